@@ -1,0 +1,39 @@
+/* Bearer token verification for Supabase Auth access tokens: HS256 with the project's JWT
+ * secret, ES256/RS256 with keys from a JWKS. Role policy (which role may call which route)
+ * is the caller's job; this module only says who the token is and that it is genuine. */
+#ifndef VS_AUTH_H
+#define VS_AUTH_H
+
+#include <time.h>
+
+#include "err.h"
+
+#define AUTH_TOKEN_MAX 8192 /* longest token accepted, in bytes */
+#define AUTH_LEEWAY 30      /* seconds of clock skew allowed on exp and nbf */
+
+struct auth_keys; /* opaque */
+
+/* hs256_secret may be NULL/empty; jwks is NULL/empty, or a file path, or JSON text
+ * ({"keys":[...]}, starting with '{'). At least one key must result, else ERR_INTERNAL
+ * with *why set. */
+err_t auth_keys_load(struct auth_keys **out, const char *hs256_secret, const char *jwks,
+		     const char **why) WUR;
+void auth_keys_free(struct auth_keys *k);
+
+struct auth_identity {
+	char sub[37];      /* lower-case UUID text, "" when the token has none */
+	char role[64];     /* the token's "role" claim */
+	char *claims_json; /* malloc'd JSON text of the whole payload (for Postgres request.jwt.claims) */
+};
+
+/* authorization: the raw HTTP Authorization header value (may be NULL). now: current unix time.
+ * ERR_OK: signature verified and claims valid; *id filled (caller calls auth_identity_clear).
+ * ERR_UNAUTHORIZED: anything wrong; *why gets a short static reason for the log (never token
+ * text). *id is always initialised, so auth_identity_clear is safe after either result. */
+err_t auth_verify(const struct auth_keys *k, const char *authorization, time_t now,
+		  struct auth_identity *id, const char **why) WUR;
+void auth_identity_clear(struct auth_identity *id);
+
+int auth_is_uuid(const char *s); /* 8-4-4-4-12 hex, either case */
+
+#endif

@@ -1,0 +1,68 @@
+/* The state of one request: built by the worker, read by handlers, reset after the reply. */
+#ifndef VS_CTX_H
+#define VS_CTX_H
+
+#include <stddef.h>
+#include <time.h>
+#include <json-c/json.h>
+
+#include "auth.h"
+#include "err.h"
+#include "log.h"
+#include "router.h"
+
+struct db_conn;
+
+#define CTX_QUERY_MAX 16
+
+struct ctx {
+	/* request, borrowed from the FastCGI environment for the life of the request */
+	const char *method;
+	const char *path;
+	const char *content_type;
+	const char *idem_key; /* Idempotency-Key header, or NULL */
+	const char *authorization; /* Authorization header, or NULL; never logged */
+	char *body;           /* owned, NUL-terminated */
+	size_t body_len;
+	char *query_buf; /* owned copy of QUERY_STRING, decoded in place into query[] */
+	int nquery;
+	struct {
+		const char *name;
+		const char *value;
+	} query[CTX_QUERY_MAX];
+	struct router_params params;
+	const struct router_route *route;
+	struct auth_identity id;
+	struct log_ctx log;
+	time_t now;
+
+	/* process-wide, not owned */
+	struct db_conn *db;
+	const struct auth_keys *keys;
+
+	/* response */
+	int status;        /* success status: 200 unless the handler says 201 */
+	json_object *out;  /* success body, owned */
+	long total_count;  /* >= 0: sent as X-Total-Count */
+	const char *err_msg;      /* overrides the default message of the error */
+	json_object *err_details; /* owned; field -> problem */
+	char allow[64];           /* Allow header for 405 */
+};
+
+void ctx_init(struct ctx *c);
+/* Frees everything the request owned so nothing survives into the next one. */
+void ctx_reset(struct ctx *c);
+/* Parses the query string (copied) into c->query. */
+void ctx_parse_query(struct ctx *c, const char *qs);
+/* Decoded value of a query parameter, or NULL when absent. */
+const char *ctx_query(const struct ctx *c, const char *name);
+/* Records an error for the reply and returns it, so handlers can `return ctx_fail(...)`. */
+err_t ctx_fail(struct ctx *c, err_t e, const char *msg, json_object *details);
+/* One-field validation failure: details {field: problem}. */
+err_t ctx_fail_field(struct ctx *c, const char *field, const char *problem);
+struct db_query;
+/* Runs queries as one transaction under the caller's identity (role and claims of the
+ * token, as PostgREST does), turning errors raised by our SQL into the reply's error. */
+err_t ctx_db_run(struct ctx *c, struct db_query *q, size_t n) WUR;
+
+#endif

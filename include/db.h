@@ -1,0 +1,67 @@
+/*
+ * The database layer: one persistent libpq connection per worker. A request's statements go
+ * out in one pipeline (claims, statements, Sync) and so run as one implicit transaction in
+ * one round trip; an error in any statement rolls back all of them.
+ */
+#ifndef VS_DB_H
+#define VS_DB_H
+
+#include <stddef.h>
+#include <libpq-fe.h>
+#include <json-c/json.h>
+
+#include "err.h"
+#include "log.h"
+#include "units.h"
+
+#define DB_MAX_PARAMS 12
+#define DB_MAX_QUERIES 8
+
+/* A statement, prepared once per connection on first use. Define them static. */
+struct db_stmt {
+	const char *name;
+	const char *sql;
+	int nparams;
+	unsigned prepared_gen; /* connection generation it was prepared on; 0 = never */
+};
+
+struct db_query {
+	struct db_stmt *stmt;
+	const char *params[DB_MAX_PARAMS];
+	PGresult *res; /* filled by db_run; freed by db_queries_clear */
+};
+
+/* Who the statements run as: the caller's token, as PostgREST does on Supabase. */
+struct db_as {
+	const char *role;   /* "authenticated", "service_role"; NULL: the connecting role */
+	const char *claims; /* JSON text for request.jwt.claims, or NULL */
+};
+
+struct db_conn;
+
+struct db_conn *db_open(const char *conninfo);
+void db_close(struct db_conn *db);
+/* Runs n queries as one transaction in one round trip. Retries serialization failures and
+ * deadlocks; maps SQLSTATEs to err_t (see db.c); a lost connection gives ERR_UNAVAILABLE and
+ * is re-opened on the next call. */
+err_t db_run(struct db_conn *db, const struct db_as *as, struct db_query *q, size_t n,
+	     const struct log_ctx *log) WUR;
+void db_queries_clear(struct db_query *q, size_t n);
+/* Message and detail of the last error our SQL raised with a VS4xx SQLSTATE: for VS400 the
+ * field and its problem, otherwise a text for the client. Valid until the next db_run. */
+const char *db_last_detail(const struct db_conn *db);
+const char *db_last_message(const struct db_conn *db);
+
+/* Row to JSON: column names are keys; numeric distance columns are converted to unit and
+ * rounded; timestamptz becomes RFC 3339 UTC; json/jsonb is parsed; NULL is null. */
+json_object *db_row_json(const PGresult *res, int row, units_unit unit);
+/* All rows as an array of objects. */
+json_object *db_rows_json(const PGresult *res, units_unit unit);
+/* 1 when the column named col of row is true. */
+int db_bool(const PGresult *res, int row, const char *col);
+const char *db_text(const PGresult *res, int row, const char *col);
+
+/* A random (version 4) UUID in out; -1 if the kernel gives no randomness. */
+int db_uuid4(char out[37]) WUR;
+
+#endif

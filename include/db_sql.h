@@ -1,0 +1,26 @@
+/* Column lists shared by the db_<entity>.c files, so every route answers the same shapes. */
+#ifndef VS_DB_SQL_H
+#define VS_DB_SQL_H
+
+#define DB_BIKE_COLS                                                                     \
+	"b.id, b.created_at, b.updated_at, b.user_id, b.name, b.type, b.brand, b.model, " \
+	"b.purchase_date, b.initial_kilometrage, b.total_kilometrage, b.metadata, b.is_active"
+
+#define DB_PART_COLS                                                                     \
+	"p.id, p.created_at, p.updated_at, p.user_id, p.name, p.type, p.brand, p.model, " \
+	"p.purchase_date, p.initial_kilometrage, p.total_kilometrage, p.metadata, "        \
+	"p.current_bike_id"
+
+#define DB_MAINT_COLS                                                                    \
+	"m.id, m.created_at, m.updated_at, m.user_id, m.bike_id, m.part_id, "              \
+	"m.maintenance_type, m.description, m.performed_at, m.cost, m.metadata"
+
+/* Parts installed now on the bikes selected by WHERE_BIKE (a condition on i.bike_id). */
+#define DB_PARTS_INSTALLED(WHERE_BIKE)                                                   \
+	"SELECT " DB_PART_COLS ", i.id AS \"installation.id\", "                          \
+	"i.installed_at AS \"installation.installed_at\" "                                 \
+	"FROM vehicles.part_v p JOIN vehicles.part_installation i "                        \
+	"ON i.part_id = p.id AND i.removed_at IS NULL WHERE " WHERE_BIKE                   \
+	" ORDER BY i.installed_at DESC, p.id"
+
+#endif

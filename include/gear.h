@@ -1,0 +1,33 @@
+/* What bikes and parts share: their fields, validated the same way for create and patch. */
+#ifndef VS_GEAR_H
+#define VS_GEAR_H
+
+#include <stddef.h>
+#include <json-c/json.h>
+#include "err.h"
+#include "units.h"
+#include "valid.h"
+
+#define GEAR_METADATA_MAX 16384
+
+struct gear_input {
+	const char *name, *type, *brand, *model, *purchase_date;
+	double initial_km;       /* converted to km and rounded */
+	json_object *metadata;   /* borrowed from the body */
+	units_unit unit;
+	enum valid_result r_name, r_type, r_brand, r_model, r_date, r_initial, r_metadata;
+};
+
+/*
+ * Validates body against the shared rules of api-notes: allowed and read-only fields, name,
+ * type (one of types), brand, model, purchase_date, initial_kilometrage (or its alias
+ * initial_mileage) in unit, metadata. patch: every field optional, nullable ones may be null.
+ */
+void gear_validate(struct valid *v, json_object *body, const char *const *types, int patch,
+		   struct gear_input *in);
+/* The validated fields as one JSON object (keys present = fields to set), for SQL. */
+json_object *gear_patch_json(const struct gear_input *in);
+/* Formats a km value for a numeric SQL parameter. */
+int gear_km_text(double km, char *buf, size_t len) WUR;
+
+#endif

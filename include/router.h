@@ -1,0 +1,49 @@
+/* One static route table, one lookup: 404 and 405 are decided here, before any handler. */
+#ifndef VS_ROUTER_H
+#define VS_ROUTER_H
+
+#include <stddef.h>
+#include "err.h"
+
+#define ROUTER_MAX_PARAMS 4
+#define ROUTER_PARAM_MAX 128
+
+struct ctx;
+typedef err_t (*router_handler)(struct ctx *c);
+
+enum router_auth {
+	ROUTER_AUTH_NONE,    /* health checks */
+	ROUTER_AUTH_USER,    /* /api: role authenticated */
+	ROUTER_AUTH_SERVICE, /* /internal: role service_role */
+};
+
+struct router_route {
+	const char *method;  /* "GET", "POST", ... */
+	const char *pattern; /* "/api/bikes/:id"; ":name" matches one non-empty segment */
+	router_handler handler;
+	enum router_auth auth;
+	const char *op; /* for logs: "bikes.get" */
+};
+
+struct router_params {
+	int n;
+	struct {
+		char name[32];
+		char value[ROUTER_PARAM_MAX];
+	} p[ROUTER_MAX_PARAMS];
+};
+
+enum router_result { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_NOT_ALLOWED };
+
+/*
+ * Finds the route for method and path. Among patterns that match the path, the most
+ * specific wins (a literal segment beats a parameter, earlier segments first), so
+ * "/api/bikes/active" is not read as an id. On ROUTER_NOT_ALLOWED, allow gets the
+ * comma-separated methods of that pattern.
+ */
+enum router_result router_lookup(const struct router_route *table, size_t n, const char *method,
+				 const char *path, const struct router_route **out,
+				 struct router_params *params, char *allow, size_t allowlen);
+const char *router_param(const struct router_params *params, const char *name);
+
+#endif

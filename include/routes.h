@@ -1,0 +1,26 @@
+/* The service's route table and the dispatch every request goes through. */
+#ifndef VS_ROUTES_H
+#define VS_ROUTES_H
+
+#include <stddef.h>
+#include "ctx.h"
+#include "router.h"
+#include "units.h"
+
+extern const struct router_route routes_table[];
+extern const size_t routes_count;
+
+/* Route lookup (404/405), token and role checks (401/403), then the handler. */
+err_t routes_dispatch(struct ctx *c) WUR;
+
+/* Handler helpers, in the order api-notes checks things. */
+/* The path parameter name as a UUID, else 400 with details.<name>. */
+err_t routes_path_uuid(struct ctx *c, const char *name, const char **out) WUR;
+/* ?unit=km|mi (default km), else 400 with details.unit. */
+err_t routes_query_unit(struct ctx *c, units_unit *out) WUR;
+/* ?limit= (1..200, default 50) and ?offset= (>= 0, default 0). */
+err_t routes_query_page(struct ctx *c, long *limit, long *offset) WUR;
+/* Content-Type and JSON object; allow_empty for routes whose body is all optional. */
+err_t routes_body(struct ctx *c, int allow_empty, json_object **out) WUR;
+
+#endif

@@ -1,0 +1,192 @@
+/*
+ * Bike handlers. Order of checks (api-notes): token (done by routes_dispatch), the id's form,
+ * existence and ownership, the body, then the state (raised by the SQL functions).
+ */
+#include <string.h>
+
+#include "bikes.h"
+#include "db_bike.h"
+#include "gear.h"
+#include "routes.h"
+
+const char *const bikes_types[] = {"road", "mountain", "hybrid", "gravel", "ebike", "other", NULL};
+
+/* A bad body on an existing resource is 400; on a missing or foreign one, 404/403 first. */
+static err_t bikes_body_error(struct ctx *c, const char *id, struct valid *v)
+{
+	err_t rc = id ? db_bike_assert(c, id) : ERR_OK;
+
+	if (rc != ERR_OK)
+		return rc;
+	return ctx_fail(c, ERR_VALIDATION, NULL, valid_take(v));
+}
+
+err_t bikes_create(struct ctx *c)
+{
+	err_t rc;
+	json_object *body = NULL, *patch = NULL;
+	struct valid v;
+	struct gear_input in;
+
+	valid_init(&v);
+	rc = routes_body(c, 0, &body);
+	if (rc != ERR_OK)
+		goto out;
+	gear_validate(&v, body, bikes_types, 0, &in);
+	if (!valid_ok(&v)) {
+		rc = bikes_body_error(c, NULL, &v);
+		goto out;
+	}
+	rc = ERR_INTERNAL;
+	patch = gear_patch_json(&in);
+	if (patch == NULL)
+		goto out;
+	rc = db_bike_create(c, json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN), in.unit,
+			    &c->out);
+	if (rc == ERR_OK)
+		c->status = 201;
+out:
+	json_object_put(patch);
+	json_object_put(body);
+	valid_free(&v);
+	return rc;
+}
+
+err_t bikes_list(struct ctx *c)
+{
+	err_t rc;
+	units_unit u;
+	long limit, offset, total = 0;
+	const char *inc = ctx_query(c, "include_parts");
+	int include_parts = 0;
+
+	if ((rc = routes_query_unit(c, &u)) != ERR_OK || (rc = routes_query_page(c, &limit, &offset)) != ERR_OK)
+		return rc;
+	if (inc && strcmp(inc, "true") == 0)
+		include_parts = 1;
+	else if (inc && strcmp(inc, "false") != 0)
+		return ctx_fail_field(c, "include_parts", "must be true or false");
+	rc = db_bike_list(c, limit, offset, include_parts, u, &c->out, &total);
+	if (rc == ERR_OK)
+		c->total_count = total;
+	return rc;
+}
+
+err_t bikes_active(struct ctx *c)
+{
+	err_t rc;
+	units_unit u;
+
+	if ((rc = routes_query_unit(c, &u)) != ERR_OK)
+		return rc;
+	/* No active bike is 200 with null, not 404: the recorder polls this. */
+	return db_bike_active(c, u, &c->out);
+}
+
+err_t bikes_get(struct ctx *c)
+{
+	err_t rc;
+	const char *id;
+	units_unit u;
+
+	if ((rc = routes_path_uuid(c, "id", &id)) != ERR_OK || (rc = routes_query_unit(c, &u)) != ERR_OK)
+		return rc;
+	return db_bike_get(c, id, u, &c->out);
+}
+
+err_t bikes_update(struct ctx *c)
+{
+	err_t rc;
+	const char *id;
+	json_object *body = NULL, *patch = NULL;
+	struct valid v;
+	struct gear_input in;
+
+	valid_init(&v);
+	if ((rc = routes_path_uuid(c, "id", &id)) != ERR_OK)
+		goto out;
+	rc = routes_body(c, 0, &body);
+	if (rc == ERR_VALIDATION || rc == ERR_MEDIA_TYPE) {
+		err_t own = db_bike_assert(c, id);
+		if (own != ERR_OK)
+			rc = own;
+	}
+	if (rc != ERR_OK)
+		goto out;
+	gear_validate(&v, body, bikes_types, 1, &in);
+	if (!valid_ok(&v)) {
+		rc = bikes_body_error(c, id, &v);
+		goto out;
+	}
+	rc = ERR_INTERNAL;
+	patch = gear_patch_json(&in);
+	if (patch == NULL)
+		goto out;
+	rc = db_bike_update(c, id, json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN), in.unit,
+			    &c->out);
+out:
+	json_object_put(patch);
+	json_object_put(body);
+	valid_free(&v);
+	return rc;
+}
+
+err_t bikes_delete(struct ctx *c)
+{
+	err_t rc;
+	const char *id;
+
+	if ((rc = routes_path_uuid(c, "id", &id)) != ERR_OK)
+		return rc;
+	if ((rc = db_bike_delete(c, id)) != ERR_OK)
+		return rc;
+	c->out = json_object_new_object();
+	json_object_object_add(c->out, "success", json_object_new_boolean(1));
+	json_object_object_add(c->out, "id", json_object_new_string(id));
+	return ERR_OK;
+}
+
+/* set-active and deactivate: no body or {} (unit may ride along for the answer). */
+static err_t bikes_toggle(struct ctx *c, int activate)
+{
+	static const char *const allowed[] = {"unit", NULL};
+	err_t rc;
+	const char *id;
+	json_object *body = NULL;
+	struct valid v;
+	units_unit u;
+
+	valid_init(&v);
+	if ((rc = routes_path_uuid(c, "id", &id)) != ERR_OK || (rc = routes_query_unit(c, &u)) != ERR_OK)
+		goto out;
+	rc = routes_body(c, 1, &body);
+	if (rc == ERR_VALIDATION || rc == ERR_MEDIA_TYPE) {
+		err_t own = db_bike_assert(c, id);
+		if (own != ERR_OK)
+			rc = own;
+	}
+	if (rc != ERR_OK)
+		goto out;
+	if (body) {
+		valid_fields(&v, body, allowed, NULL);
+		if (valid_unit(&v, body, "unit", &u) == VALID_BAD || !valid_ok(&v)) {
+			rc = bikes_body_error(c, id, &v);
+			goto out;
+		}
+	}
+	rc = activate ? db_bike_set_active(c, id, u, &c->out) : db_bike_deactivate(c, id, u, &c->out);
+out:
+	json_object_put(body);
+	valid_free(&v);
+	return rc;
+}
+
+err_t bikes_set_active(struct ctx *c)
+{
+	return bikes_toggle(c, 1);
+}
+
+err_t bikes_deactivate(struct ctx *c)
+{
+	return bikes_toggle(c, 0);
+}

@@ -1,0 +1,100 @@
+/* Shared bike/part validation: one rule set, so the two resources cannot drift apart. */
+#include <stdio.h>
+#include <string.h>
+
+#include "gear.h"
+
+static const char *const gear_allowed[] = {"name", "type", "brand", "model", "purchase_date",
+	"initial_kilometrage", "initial_mileage", "unit", "metadata", NULL};
+static const char *const gear_readonly[] = {"id", "user_id", "created_at", "updated_at",
+	"total_kilometrage", "is_active", "current_bike_id", NULL};
+
+/* Known metadata keys carry kilometres: a number >= 0 (or null in a patch, to remove it). */
+static void gear_check_metadata(struct valid *v, json_object *meta)
+{
+	static const char *const keys[] = {"replacement_threshold_km", "maintenance_interval_km", NULL};
+	json_object *val;
+
+	for (const char *const *k = keys; *k; k++) {
+		if (!json_object_object_get_ex(meta, *k, &val) || val == NULL)
+			continue;
+		if ((!json_object_is_type(val, json_type_double) && !json_object_is_type(val, json_type_int)) ||
+		    json_object_get_double(val) < 0 || json_object_get_double(val) > 1e7) {
+			char field[64];
+			if (snprintf(field, sizeof(field), "metadata.%s", *k) < 0)
+				continue;
+			valid_add(v, field, "must be a number from 0 to 10000000 (km)");
+		}
+	}
+}
+
+void gear_validate(struct valid *v, json_object *body, const char *const *types, int patch,
+		   struct gear_input *in)
+{
+	int req = patch ? 0 : VALID_REQUIRED;
+	const char *initial_field = "initial_kilometrage";
+	double initial = 0;
+
+	memset(in, 0, sizeof(*in));
+	valid_fields(v, body, gear_allowed, gear_readonly);
+	valid_unit(v, body, "unit", &in->unit);
+	in->r_name = valid_string(v, body, "name", 1, 100, req, &in->name);
+	in->r_type = valid_enum(v, body, "type", types, req, &in->type);
+	in->r_brand = valid_string(v, body, "brand", 0, 100, VALID_NULLABLE, &in->brand);
+	in->r_model = valid_string(v, body, "model", 0, 100, VALID_NULLABLE, &in->model);
+	in->r_date = valid_date(v, body, "purchase_date", VALID_NULLABLE, &in->purchase_date);
+	if (json_object_object_get_ex(body, "initial_mileage", NULL)) {
+		if (json_object_object_get_ex(body, "initial_kilometrage", NULL))
+			valid_add(v, "initial_mileage", "give initial_kilometrage or initial_mileage, not both");
+		initial_field = "initial_mileage";
+	}
+	in->r_initial = valid_number(v, body, initial_field, 0, 1e9, 0, 0, &initial);
+	if (in->r_initial == VALID_SET) {
+		in->initial_km = units_to_km(initial, in->unit);
+		if (in->initial_km > 1000000) {
+			valid_add(v, initial_field, "must be at most 1000000 km");
+			in->r_initial = VALID_BAD;
+		}
+	}
+	in->r_metadata = valid_object(v, body, "metadata", GEAR_METADATA_MAX, 0, &in->metadata);
+	if (in->r_metadata == VALID_SET)
+		gear_check_metadata(v, in->metadata);
+	/* An empty brand/model is "no brand": store NULL, not "". */
+	if (in->r_brand == VALID_SET && in->brand[0] == '\0')
+		in->r_brand = VALID_NULL;
+	if (in->r_model == VALID_SET && in->model[0] == '\0')
+		in->r_model = VALID_NULL;
+}
+
+static void gear_put_string(json_object *o, const char *key, enum valid_result r, const char *s)
+{
+	if (r == VALID_SET)
+		json_object_object_add(o, key, json_object_new_string(s));
+	else if (r == VALID_NULL)
+		json_object_object_add(o, key, NULL);
+}
+
+int gear_km_text(double km, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%.3f", units_round3(km));
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+json_object *gear_patch_json(const struct gear_input *in)
+{
+	json_object *o = json_object_new_object();
+	char km[32];
+
+	if (o == NULL)
+		return NULL;
+	gear_put_string(o, "name", in->r_name, in->name);
+	gear_put_string(o, "type", in->r_type, in->type);
+	gear_put_string(o, "brand", in->r_brand, in->brand);
+	gear_put_string(o, "model", in->r_model, in->model);
+	gear_put_string(o, "purchase_date", in->r_date, in->purchase_date);
+	if (in->r_initial == VALID_SET && gear_km_text(in->initial_km, km, sizeof(km)) == 0)
+		json_object_object_add(o, "initial_kilometrage", json_object_new_string(km));
+	if (in->r_metadata == VALID_SET)
+		json_object_object_add(o, "metadata", json_object_get(in->metadata));
+	return o;
+}

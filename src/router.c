@@ -1,0 +1,107 @@
+/* Path matching for the static route table. Segments are compared in place; no allocation. */
+#include <stdio.h>
+#include <string.h>
+
+#include "router.h"
+
+/*
+ * Matches path against pattern. Returns -1 on no match, otherwise a specificity score:
+ * one bit per segment, set where the pattern segment is literal, earliest segment highest.
+ */
+static long router_match(const char *pattern, const char *path, struct router_params *params)
+{
+	const char *pp = pattern, *sp = path;
+	long score = 0;
+	int seg = 0;
+
+	if (params)
+		params->n = 0;
+	while (*pp == '/' && *sp == '/') {
+		const char *pe, *se;
+		size_t plen, slen;
+
+		pp++;
+		sp++;
+		pe = strchr(pp, '/');
+		se = strchr(sp, '/');
+		plen = pe ? (size_t)(pe - pp) : strlen(pp);
+		slen = se ? (size_t)(se - sp) : strlen(sp);
+		if (seg >= 30)
+			return -1;
+		score <<= 1;
+		if (plen > 0 && pp[0] == ':') {
+			if (slen == 0)
+				return -1;
+			if (params) {
+				int i = params->n;
+				if (i >= ROUTER_MAX_PARAMS || plen - 1 >= sizeof(params->p[i].name))
+					return -1;
+				memcpy(params->p[i].name, pp + 1, plen - 1);
+				params->p[i].name[plen - 1] = '\0';
+				/* An over-long value is kept truncated-marked so the id check rejects it. */
+				size_t vlen = slen < ROUTER_PARAM_MAX - 1 ? slen : ROUTER_PARAM_MAX - 1;
+				memcpy(params->p[i].value, sp, vlen);
+				params->p[i].value[vlen] = '\0';
+				params->n++;
+			}
+		} else {
+			if (plen != slen || memcmp(pp, sp, plen) != 0)
+				return -1;
+			score |= 1;
+		}
+		pp += plen;
+		sp += slen;
+		seg++;
+	}
+	if (*pp != '\0' || *sp != '\0')
+		return -1;
+	/* Align scores of different lengths: only equal-length patterns can match one path. */
+	return score;
+}
+
+enum router_result router_lookup(const struct router_route *table, size_t n, const char *method,
+				 const char *path, const struct router_route **out,
+				 struct router_params *params, char *allow, size_t allowlen)
+{
+	long best = -1;
+	const char *best_pattern = NULL;
+	size_t i;
+
+	*out = NULL;
+	if (allow && allowlen)
+		allow[0] = '\0';
+	for (i = 0; i < n; i++) {
+		long s = router_match(table[i].pattern, path, NULL);
+		if (s > best) {
+			best = s;
+			best_pattern = table[i].pattern;
+		}
+	}
+	if (best_pattern == NULL)
+		return ROUTER_NOT_FOUND;
+	for (i = 0; i < n; i++) {
+		if (strcmp(table[i].pattern, best_pattern) != 0)
+			continue;
+		if (strcmp(table[i].method, method) == 0) {
+			*out = &table[i];
+			router_match(table[i].pattern, path, params);
+			return ROUTER_FOUND;
+		}
+		if (allow && allowlen) {
+			size_t used = strlen(allow);
+			int w = snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "",
+					 table[i].method);
+			if (w < 0 || (size_t)w >= allowlen - used)
+				allow[used] = '\0';
+		}
+	}
+	return ROUTER_NOT_ALLOWED;
+}
+
+const char *router_param(const struct router_params *params, const char *name)
+{
+	for (int i = 0; i < params->n; i++)
+		if (strcmp(params->p[i].name, name) == 0)
+			return params->p[i].value;
+	return NULL;
+}

@@ -1,0 +1,76 @@
+/* km/mi conversion at the edge. Factors are the design's, not exact inverses of each other. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "units.h"
+
+int units_parse(const char *s, units_unit *out)
+{
+	if (s == NULL) {
+		*out = UNITS_KM;
+		return 0;
+	}
+	if (strcmp(s, "km") == 0) {
+		*out = UNITS_KM;
+		return 0;
+	}
+	if (strcmp(s, "mi") == 0) {
+		*out = UNITS_MI;
+		return 0;
+	}
+	return -1;
+}
+
+const char *units_name(units_unit u)
+{
+	return u == UNITS_MI ? "mi" : "km";
+}
+
+double units_round3(double v)
+{
+	/* round() is half away from zero; the epsilon absorbs binary noise like 2.0004999.. */
+	double r = round(v * 1000.0 + (v >= 0 ? 1e-7 : -1e-7)) / 1000.0;
+	return r == 0.0 ? 0.0 : r; /* no "-0" */
+}
+
+double units_to_km(double v, units_unit u)
+{
+	return units_round3(u == UNITS_MI ? v * UNITS_MI_TO_KM : v);
+}
+
+double units_from_km(double km, units_unit u)
+{
+	return units_round3(u == UNITS_MI ? km * UNITS_KM_TO_MI : km);
+}
+
+int units_format(double v, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%.3f", units_round3(v));
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	/* Trim "12.500" to "12.5" and "3.000" to "3". */
+	char *dot = strchr(buf, '.');
+	if (dot) {
+		char *end = buf + n - 1;
+		while (end > dot && *end == '0')
+			*end-- = '\0';
+		if (end == dot)
+			*end = '\0';
+	}
+	if (strcmp(buf, "-0") == 0) {
+		buf[0] = '0';
+		buf[1] = '\0';
+	}
+	return 0;
+}
+
+json_object *units_json(double km, units_unit u)
+{
+	char buf[64];
+	double v = units_from_km(km, u);
+
+	if (units_format(v, buf, sizeof(buf)) != 0)
+		return json_object_new_double(v);
+	return json_object_new_double_s(v, buf);
+}

@@ -1,0 +1,198 @@
+/*
+ * The worker process. libfcgi serves one request at a time per process; concurrency comes
+ * from several processes (multiwatch) sharing spawn-fcgi's listening socket on fd 0.
+ * Everything a request allocates hangs off struct ctx and is freed by ctx_reset().
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <fcgiapp.h>
+
+#include "auth.h"
+#include "body.h"
+#include "db.h"
+#include "routes.h"
+#include "valid.h"
+#include "worker.h"
+
+static volatile sig_atomic_t worker_stop;
+
+/* SIGTERM: finish the request in hand, then leave the accept loop. */
+static void worker_on_signal(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+	FCGX_ShutdownPending();
+}
+
+static const char *worker_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+/* Reads the body into c->body, refusing more than BODY_MAX_BYTES whatever the headers say. */
+static err_t worker_read_body(struct ctx *c, FCGX_Request *req)
+{
+	const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
+	long want = 0;
+	size_t cap, len = 0;
+
+	if (cl && *cl && (valid_parse_int(cl, 0, 1L << 40, &want) != 0))
+		return ERR_VALIDATION;
+	if (want > BODY_MAX_BYTES)
+		return ERR_TOO_LARGE;
+	cap = (size_t)BODY_MAX_BYTES + 1;
+	c->body = malloc(cap + 1);
+	if (c->body == NULL)
+		return ERR_INTERNAL;
+	for (;;) {
+		int n = FCGX_GetStr(c->body + len, (int)(cap - len), req->in);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len >= cap)
+			break;
+	}
+	c->body[len] = '\0';
+	c->body_len = len;
+	return len > BODY_MAX_BYTES ? ERR_TOO_LARGE : ERR_OK;
+}
+
+static void worker_reply(struct ctx *c, FCGX_Request *req, err_t rc)
+{
+	json_object *err = NULL;
+	const char *text;
+	int status = rc == ERR_OK ? c->status : err_status(rc);
+
+	if (rc != ERR_OK) {
+		err = json_object_new_object();
+		json_object_object_add(err, "error", json_object_new_string(err_code(rc)));
+		json_object_object_add(err, "message",
+				       json_object_new_string(c->err_msg ? c->err_msg : err_message(rc)));
+		if (c->err_details) {
+			json_object_object_add(err, "details", c->err_details);
+			c->err_details = NULL; /* now owned by err */
+		}
+		text = json_object_to_json_string_ext(err, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		if (status >= 500)
+			log_error(&c->log, "%s %s -> %d %s", c->method ? c->method : "-",
+				  c->path ? c->path : "-", status, err_code(rc));
+	} else {
+		text = json_object_to_json_string_ext(c->out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	}
+	FCGX_FPrintF(req->out, "Status: %d %s\r\nContent-Type: application/json; charset=utf-8\r\n"
+		     "Cache-Control: no-store\r\n", status, worker_status_text(status));
+	if (rc == ERR_OK && c->total_count >= 0)
+		FCGX_FPrintF(req->out, "X-Total-Count: %ld\r\n", c->total_count);
+	if (rc == ERR_METHOD && c->allow[0])
+		FCGX_FPrintF(req->out, "Allow: %s\r\n", c->allow);
+	if (rc == ERR_RATE_LIMITED)
+		FCGX_FPrintF(req->out, "Retry-After: 60\r\n");
+	FCGX_PutS("\r\n", req->out);
+	FCGX_PutS(text, req->out);
+	json_object_put(err);
+}
+
+static void worker_handle(struct ctx *c, FCGX_Request *req)
+{
+	char **env = req->envp;
+	const char *uri;
+	err_t rc;
+
+	c->now = time(NULL);
+	c->method = FCGX_GetParam("REQUEST_METHOD", env);
+	uri = FCGX_GetParam("DOCUMENT_URI", env);
+	c->path = uri ? uri : FCGX_GetParam("SCRIPT_NAME", env);
+	c->content_type = FCGX_GetParam("CONTENT_TYPE", env);
+	c->idem_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", env);
+	c->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", env);
+	c->log.request_id = FCGX_GetParam("REQUEST_ID", env);
+	if (c->method == NULL)
+		c->method = "GET";
+	if (c->path == NULL)
+		c->path = "/";
+	ctx_parse_query(c, FCGX_GetParam("QUERY_STRING", env));
+
+	rc = worker_read_body(c, req);
+	if (rc == ERR_VALIDATION)
+		rc = ctx_fail(c, ERR_VALIDATION, "invalid Content-Length", NULL);
+	if (rc == ERR_OK)
+		rc = routes_dispatch(c);
+	worker_reply(c, req, rc);
+}
+
+int worker_run(void)
+{
+	const char *env = getenv("VEHICLE_ENV");
+	const char *secret = getenv("SUPABASE_JWT_SECRET");
+	const char *jwks = getenv("SUPABASE_JWKS");
+	const char *why = NULL;
+	const struct log_ctx log = {.op = "worker"};
+	struct auth_keys *keys = NULL;
+	struct sigaction sa;
+	FCGX_Request req;
+	struct ctx c;
+	int code = 1;
+
+	(void)env;
+	if (auth_keys_load(&keys, secret, jwks, &why) != ERR_OK) {
+		log_error(&log, "no usable token keys (%s): set SUPABASE_JWT_SECRET or SUPABASE_JWKS",
+			  why ? why : "unknown");
+		return 1;
+	}
+	ctx_init(&c);
+	c.keys = keys;
+	c.db = db_open(getenv("DATABASE_URL"));
+	if (c.db == NULL)
+		goto out;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = worker_on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: accept() must return so the loop sees the stop. */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0) {
+		log_error(&log, "FastCGI init failed");
+		goto out;
+	}
+	/* Connect now so the first request does not pay for it; failure is not fatal. */
+	{
+		struct db_query none[1];
+		if (db_run(c.db, NULL, none, 0, &log) != ERR_OK)
+			log_warn(&log, "database not reachable at start; will retry per request");
+	}
+	log_info(&log, "worker ready");
+	while (!worker_stop && FCGX_Accept_r(&req) >= 0) {
+		worker_handle(&c, &req);
+		FCGX_Finish_r(&req);
+		ctx_reset(&c);
+	}
+	FCGX_Free(&req, 1);
+	log_info(&log, "worker stopping");
+	code = 0;
+out:
+	ctx_reset(&c);
+	db_close(c.db);
+	auth_keys_free(keys);
+	return code;
+}
