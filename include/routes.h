@@ -23,4 +23,13 @@ err_t routes_query_page(struct ctx *c, long *limit, long *offset) WUR;
 /* Content-Type and JSON object; allow_empty for routes whose body is all optional. */
 err_t routes_body(struct ctx *c, int allow_empty, json_object **out) WUR;
 
+struct valid;
+/* Checks that the path's resources exist and are the caller's (404/403), from the path. */
+typedef err_t (*routes_owner_fn)(struct ctx *c);
+/* routes_body, except that a missing or foreign resource answers 404/403 before a bad body's
+ * 400/415 (api-notes' order of checks). own may be NULL for collection routes. */
+err_t routes_body_owned(struct ctx *c, routes_owner_fn own, int allow_empty, json_object **out) WUR;
+/* Fails the request with v's details, after the same 404/403 check. */
+err_t routes_invalid(struct ctx *c, routes_owner_fn own, struct valid *v) WUR;
+
 #endif

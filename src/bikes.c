@@ -11,14 +11,9 @@
 
 const char *const bikes_types[] = {"road", "mountain", "hybrid", "gravel", "ebike", "other", NULL};
 
-/* A bad body on an existing resource is 400; on a missing or foreign one, 404/403 first. */
-static err_t bikes_body_error(struct ctx *c, const char *id, struct valid *v)
+static err_t bikes_own(struct ctx *c)
 {
-	err_t rc = id ? db_bike_assert(c, id) : ERR_OK;
-
-	if (rc != ERR_OK)
-		return rc;
-	return ctx_fail(c, ERR_VALIDATION, NULL, valid_take(v));
+	return db_bike_assert(c, router_param(&c->params, "id"));
 }
 
 err_t bikes_create(struct ctx *c)
@@ -34,7 +29,7 @@ err_t bikes_create(struct ctx *c)
 		goto out;
 	gear_validate(&v, body, bikes_types, 0, &in);
 	if (!valid_ok(&v)) {
-		rc = bikes_body_error(c, NULL, &v);
+		rc = routes_invalid(c, NULL, &v);
 		goto out;
 	}
 	rc = ERR_INTERNAL;
@@ -105,17 +100,11 @@ err_t bikes_update(struct ctx *c)
 	valid_init(&v);
 	if ((rc = routes_path_uuid(c, "id", &id)) != ERR_OK)
 		goto out;
-	rc = routes_body(c, 0, &body);
-	if (rc == ERR_VALIDATION || rc == ERR_MEDIA_TYPE) {
-		err_t own = db_bike_assert(c, id);
-		if (own != ERR_OK)
-			rc = own;
-	}
-	if (rc != ERR_OK)
+	if ((rc = routes_body_owned(c, bikes_own, 0, &body)) != ERR_OK)
 		goto out;
 	gear_validate(&v, body, bikes_types, 1, &in);
 	if (!valid_ok(&v)) {
-		rc = bikes_body_error(c, id, &v);
+		rc = routes_invalid(c, bikes_own, &v);
 		goto out;
 	}
 	rc = ERR_INTERNAL;
@@ -159,18 +148,12 @@ static err_t bikes_toggle(struct ctx *c, int activate)
 	valid_init(&v);
 	if ((rc = routes_path_uuid(c, "id", &id)) != ERR_OK || (rc = routes_query_unit(c, &u)) != ERR_OK)
 		goto out;
-	rc = routes_body(c, 1, &body);
-	if (rc == ERR_VALIDATION || rc == ERR_MEDIA_TYPE) {
-		err_t own = db_bike_assert(c, id);
-		if (own != ERR_OK)
-			rc = own;
-	}
-	if (rc != ERR_OK)
+	if ((rc = routes_body_owned(c, bikes_own, 1, &body)) != ERR_OK)
 		goto out;
 	if (body) {
 		valid_fields(&v, body, allowed, NULL);
 		if (valid_unit(&v, body, "unit", &u) == VALID_BAD || !valid_ok(&v)) {
-			rc = bikes_body_error(c, id, &v);
+			rc = routes_invalid(c, bikes_own, &v);
 			goto out;
 		}
 	}

@@ -5,6 +5,8 @@
 #include "bikes.h"
 #include "body.h"
 #include "health.h"
+#include "installs.h"
+#include "parts.h"
 #include "routes.h"
 #include "valid.h"
 
@@ -23,6 +25,16 @@ const struct router_route routes_table[] = {
 	{"DELETE", "/api/bikes/:id", bikes_delete, R_USER, "bikes.delete"},
 	{"POST", "/api/bikes/:id/set-active", bikes_set_active, R_USER, "bikes.set_active"},
 	{"POST", "/api/bikes/:id/deactivate", bikes_deactivate, R_USER, "bikes.deactivate"},
+
+	{"GET", "/api/bikes/:bike_id/parts", installs_list, R_USER, "installs.list"},
+	{"POST", "/api/bikes/:bike_id/parts/:part_id/install", installs_install, R_USER, "installs.install"},
+	{"POST", "/api/bikes/:bike_id/parts/:part_id/remove", installs_remove, R_USER, "installs.remove"},
+
+	{"POST", "/api/parts", parts_create, R_USER, "parts.create"},
+	{"GET", "/api/parts", parts_list, R_USER, "parts.list"},
+	{"GET", "/api/parts/:id", parts_get, R_USER, "parts.get"},
+	{"PATCH", "/api/parts/:id", parts_update, R_USER, "parts.update"},
+	{"DELETE", "/api/parts/:id", parts_delete, R_USER, "parts.delete"},
 };
 const size_t routes_count = sizeof(routes_table) / sizeof(routes_table[0]);
 
@@ -125,4 +137,25 @@ err_t routes_body(struct ctx *c, int allow_empty, json_object **out)
 	if (rc == ERR_VALIDATION)
 		return ctx_fail(c, ERR_VALIDATION, why, NULL);
 	return rc;
+}
+
+err_t routes_body_owned(struct ctx *c, routes_owner_fn own, int allow_empty, json_object **out)
+{
+	err_t rc = routes_body(c, allow_empty, out);
+
+	if ((rc == ERR_VALIDATION || rc == ERR_MEDIA_TYPE || rc == ERR_TOO_LARGE) && own) {
+		err_t owned = own(c);
+		if (owned != ERR_OK)
+			return owned;
+	}
+	return rc;
+}
+
+err_t routes_invalid(struct ctx *c, routes_owner_fn own, struct valid *v)
+{
+	err_t rc = own ? own(c) : ERR_OK;
+
+	if (rc != ERR_OK)
+		return rc;
+	return ctx_fail(c, ERR_VALIDATION, NULL, valid_take(v));
 }

@@ -1,0 +1,171 @@
+-- Functions behind the part and installation routes.
+--
+-- Locking order, everywhere: the bike row, then the part row. Rides lock the bike, so a
+-- ride and an install or removal on the same bike are serialised, and the part's row lock
+-- serialises everything done to one part (two installs of it on different bikes included).
+
+CREATE FUNCTION vehicles.part_update(p_id uuid, p jsonb) RETURNS uuid
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_meta jsonb;
+BEGIN
+  PERFORM vehicles.assert_owner('part', p_id);
+  UPDATE vehicles.user_part SET
+    name = CASE WHEN p ? 'name' THEN p ->> 'name' ELSE name END,
+    type = CASE WHEN p ? 'type' THEN (p ->> 'type')::vehicles.part_type ELSE type END,
+    brand = CASE WHEN p ? 'brand' THEN p ->> 'brand' ELSE brand END,
+    model = CASE WHEN p ? 'model' THEN p ->> 'model' ELSE model END,
+    purchase_date = CASE WHEN p ? 'purchase_date' THEN (p ->> 'purchase_date')::date
+                         ELSE purchase_date END,
+    total_kilometrage = total_kilometrage
+      + CASE WHEN p ? 'initial_kilometrage'
+             THEN (p ->> 'initial_kilometrage')::numeric - initial_kilometrage ELSE 0 END,
+    initial_kilometrage = CASE WHEN p ? 'initial_kilometrage'
+                               THEN (p ->> 'initial_kilometrage')::numeric
+                               ELSE initial_kilometrage END,
+    metadata = CASE WHEN p ? 'metadata' THEN vehicles.jsonb_merge_patch(metadata, p -> 'metadata')
+                    ELSE metadata END,
+    updated_at = now()
+  WHERE id = p_id
+  RETURNING metadata INTO v_meta;
+  IF octet_length(v_meta::text) > 16384 THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'metadata',
+      DETAIL = 'must be at most 16384 bytes of JSON after the merge';
+  END IF;
+  RETURN p_id;
+END
+$$;
+
+-- Deleting a part deletes its installation history (cascade), its credits and its
+-- part-only maintenance; records that also name a bike stay with the bike.
+CREATE FUNCTION vehicles.part_delete(p_id uuid) RETURNS uuid
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_bike uuid;
+BEGIN
+  PERFORM vehicles.assert_owner('part', p_id);
+  -- Bike first (the global lock order) when the part is on one, then the part.
+  SELECT bike_id INTO v_bike FROM vehicles.part_installation
+   WHERE part_id = p_id AND removed_at IS NULL;
+  IF v_bike IS NOT NULL THEN
+    PERFORM 1 FROM vehicles.user_bike WHERE id = v_bike FOR UPDATE;
+  END IF;
+  PERFORM 1 FROM vehicles.user_part WHERE id = p_id FOR UPDATE;
+  DELETE FROM vehicles.maintenance_record WHERE part_id = p_id AND bike_id IS NULL;
+  DELETE FROM vehicles.user_part WHERE id = p_id;
+  RETURN p_id;
+END
+$$;
+
+-- Locks bike and part for an installation change; 404/403 as assert_owner, and 404 when a
+-- concurrent delete won the race for the row.
+CREATE FUNCTION vehicles.lock_bike_part(p_bike uuid, p_part uuid) RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  PERFORM vehicles.assert_owner('bike', p_bike);
+  PERFORM vehicles.assert_owner('part', p_part);
+  PERFORM 1 FROM vehicles.user_bike WHERE id = p_bike FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS404', MESSAGE = 'Bike not found';
+  END IF;
+  PERFORM 1 FROM vehicles.user_part WHERE id = p_part FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS404', MESSAGE = 'Part not found';
+  END IF;
+END
+$$;
+
+-- Installs a part at p_at (default now). A backdated install credits the part with the rides
+-- already logged on the bike since p_at, so its total is what it really rode.
+CREATE FUNCTION vehicles.part_install(p_id uuid, p_bike uuid, p_part uuid, p_at timestamptz)
+RETURNS uuid
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_at timestamptz := coalesce(p_at, now());
+  v_on uuid;
+  v_last_end timestamptz;
+  v_credit numeric;
+BEGIN
+  PERFORM vehicles.lock_bike_part(p_bike, p_part);
+  SELECT bike_id INTO v_on FROM vehicles.part_installation
+   WHERE part_id = p_part AND removed_at IS NULL;
+  IF FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS409',
+      MESSAGE = CASE WHEN v_on = p_bike THEN 'part is already installed on this bike'
+                     ELSE 'part is installed on another bike; remove it first' END;
+  END IF;
+  -- Installation periods of a part never overlap: rides are credited by period.
+  SELECT max(removed_at) INTO v_last_end FROM vehicles.part_installation WHERE part_id = p_part;
+  IF v_last_end IS NOT NULL AND v_at < v_last_end THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'installed_at',
+      DETAIL = 'must not be before the end of the part''s previous installation ('
+               || to_char(v_last_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ')';
+  END IF;
+  INSERT INTO vehicles.part_installation (id, part_id, bike_id, installed_at)
+  VALUES (p_id, p_part, p_bike, v_at);
+
+  WITH rides AS (
+    SELECT l.id, l.distance FROM vehicles.kilometrage_log l
+     WHERE l.bike_id = p_bike AND l.logged_at >= v_at
+  ), ins AS (
+    INSERT INTO vehicles.kilometrage_credit (log_id, part_id, distance)
+    SELECT r.id, p_part, r.distance FROM rides r
+    RETURNING distance
+  )
+  SELECT coalesce(sum(distance), 0) INTO v_credit FROM ins;
+  IF v_credit > 0 THEN
+    UPDATE vehicles.user_part SET total_kilometrage = total_kilometrage + v_credit,
+                                  updated_at = now()
+     WHERE id = p_part;
+  END IF;
+  RETURN p_id;
+END
+$$;
+
+-- Removes a part at p_at (default now). A backdated removal takes back what the rides
+-- logged on the bike since p_at credited to the part.
+CREATE FUNCTION vehicles.part_remove(p_bike uuid, p_part uuid, p_at timestamptz) RETURNS uuid
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_at timestamptz := coalesce(p_at, now());
+  v_inst vehicles.part_installation;
+  v_back numeric;
+BEGIN
+  PERFORM vehicles.lock_bike_part(p_bike, p_part);
+  SELECT * INTO v_inst FROM vehicles.part_installation
+   WHERE part_id = p_part AND bike_id = p_bike AND removed_at IS NULL;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS409', MESSAGE = 'part is not installed on this bike';
+  END IF;
+  IF p_at IS NULL AND v_at < v_inst.installed_at THEN
+    v_at := v_inst.installed_at; -- installed a moment "in the future" (clock skew window)
+  END IF;
+  IF v_at < v_inst.installed_at THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'removed_at',
+      DETAIL = 'must not be before installed_at ('
+               || to_char(v_inst.installed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ')';
+  END IF;
+  UPDATE vehicles.part_installation SET removed_at = v_at WHERE id = v_inst.id;
+
+  WITH gone AS (
+    DELETE FROM vehicles.kilometrage_credit c
+     USING vehicles.kilometrage_log l
+     WHERE c.part_id = p_part AND c.log_id = l.id AND l.bike_id = p_bike AND l.logged_at >= v_at
+    RETURNING c.distance
+  )
+  SELECT coalesce(sum(distance), 0) INTO v_back FROM gone;
+  IF v_back > 0 THEN
+    UPDATE vehicles.user_part SET total_kilometrage = total_kilometrage - v_back,
+                                  updated_at = now()
+     WHERE id = p_part;
+  END IF;
+  RETURN v_inst.id;
+END
+$$;
+
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA vehicles TO authenticated, service_role;
