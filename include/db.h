@@ -55,6 +55,9 @@ const char *db_last_message(const struct db_conn *db);
 /* Row to JSON: column names are keys; numeric distance columns are converted to unit and
  * rounded; timestamptz becomes RFC 3339 UTC; json/jsonb is parsed; NULL is null. */
 json_object *db_row_json(const PGresult *res, int row, units_unit unit);
+/* A JSON document built by our SQL (to_jsonb, distances in km) made into API shape in place:
+ * distance keys converted to unit, "..._at" times from +00:00 to Z, "unit" added beside. */
+void db_json_api(json_object *o, units_unit unit);
 /* All rows as an array of objects. */
 json_object *db_rows_json(const PGresult *res, units_unit unit);
 /* 1 when the column named col of row is true. */

@@ -402,6 +402,49 @@ json_object *db_row_json(const PGresult *res, int row, units_unit unit)
 	return o;
 }
 
+void db_json_api(json_object *o, units_unit unit)
+{
+	int has_distance = 0;
+
+	if (json_object_is_type(o, json_type_array)) {
+		size_t n = json_object_array_length(o);
+		for (size_t i = 0; i < n; i++)
+			db_json_api(json_object_array_get_idx(o, i), unit);
+		return;
+	}
+	if (!json_object_is_type(o, json_type_object))
+		return;
+	json_object_object_foreach(o, key, val)
+	{
+		size_t klen = strlen(key);
+
+		/* metadata is the user's own JSON: never rewritten. */
+		if (val == NULL || strcmp(key, "metadata") == 0)
+			continue;
+		if (db_is_distance(key) &&
+		    (json_object_is_type(val, json_type_double) || json_object_is_type(val, json_type_int))) {
+			/* Replacing the value of the key being visited is safe in json-c. */
+			json_object_object_add(o, key, units_json(json_object_get_double(val), unit));
+			has_distance = 1;
+		} else if (klen > 3 && strcmp(key + klen - 3, "_at") == 0 &&
+			   json_object_is_type(val, json_type_string)) {
+			const char *s = json_object_get_string(val);
+			size_t slen = strlen(s);
+			char buf[64];
+			if (slen > 6 && slen < sizeof(buf) && strcmp(s + slen - 6, "+00:00") == 0) {
+				memcpy(buf, s, slen - 6);
+				buf[slen - 6] = 'Z';
+				buf[slen - 5] = '\0';
+				json_object_object_add(o, key, json_object_new_string(buf));
+			}
+		} else {
+			db_json_api(val, unit);
+		}
+	}
+	if (has_distance)
+		json_object_object_add(o, "unit", json_object_new_string(units_name(unit)));
+}
+
 json_object *db_rows_json(const PGresult *res, units_unit unit)
 {
 	json_object *a = json_object_new_array();

@@ -6,7 +6,9 @@
 #include "body.h"
 #include "health.h"
 #include "installs.h"
+#include "maintenance.h"
 #include "parts.h"
+#include "rides.h"
 #include "routes.h"
 #include "valid.h"
 
@@ -25,6 +27,21 @@ const struct router_route routes_table[] = {
 	{"DELETE", "/api/bikes/:id", bikes_delete, R_USER, "bikes.delete"},
 	{"POST", "/api/bikes/:id/set-active", bikes_set_active, R_USER, "bikes.set_active"},
 	{"POST", "/api/bikes/:id/deactivate", bikes_deactivate, R_USER, "bikes.deactivate"},
+	{"GET", "/api/bikes/:id/stats", maintenance_bike_stats, R_USER, "bikes.stats"},
+
+	{"POST", "/api/bikes/:id/kilometrage", rides_log, R_USER, "rides.log"},
+	{"GET", "/api/bikes/:id/kilometrage", rides_history, R_USER, "rides.history"},
+	{"DELETE", "/api/bikes/:id/kilometrage/:log_id", rides_delete, R_USER, "rides.delete"},
+	/* The design's examples say "mileage": the same routes (api-notes, Units). */
+	{"POST", "/api/bikes/:id/mileage", rides_log, R_USER, "rides.log"},
+	{"GET", "/api/bikes/:id/mileage", rides_history, R_USER, "rides.history"},
+	{"DELETE", "/api/bikes/:id/mileage/:log_id", rides_delete, R_USER, "rides.delete"},
+
+	{"POST", "/api/bikes/:id/maintenance", maintenance_bike_create, R_USER, "maintenance.bike_create"},
+	{"GET", "/api/bikes/:id/maintenance", maintenance_bike_list, R_USER, "maintenance.bike_list"},
+	{"POST", "/api/parts/:id/maintenance", maintenance_part_create, R_USER, "maintenance.part_create"},
+	{"GET", "/api/parts/:id/maintenance", maintenance_part_list, R_USER, "maintenance.part_list"},
+	{"GET", "/api/parts/:id/stats", maintenance_part_stats, R_USER, "parts.stats"},
 
 	{"GET", "/api/bikes/:bike_id/parts", installs_list, R_USER, "installs.list"},
 	{"POST", "/api/bikes/:bike_id/parts/:part_id/install", installs_install, R_USER, "installs.install"},

@@ -1,0 +1,186 @@
+-- Rides (kilometrage log), their credits to parts, corrections, and the invariant check.
+
+-- Logs a ride in one transaction: the bike's total, the log entry, a credit to every part
+-- that was on the bike at p_at, and those parts' totals. With an Idempotency-Key the first
+-- answer is kept and a retry gets it back without changing anything. Returns
+-- {"replayed": bool, "body": {bike, log, affected_parts}} with distances in km.
+CREATE FUNCTION vehicles.log_ride(p_id uuid, p_bike uuid, p_distance numeric, p_at timestamptz,
+                                  p_notes text, p_key text, p_request text)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_at timestamptz := coalesce(p_at, now());
+  v_hash text := md5(coalesce(p_request, ''));
+  v_prev vehicles.idempotency_key;
+  v_body jsonb;
+BEGIN
+  PERFORM vehicles.assert_owner('bike', p_bike);
+  IF p_key IS NOT NULL THEN
+    -- A concurrent retry with the same key waits here for the first to commit.
+    INSERT INTO vehicles.idempotency_key (user_id, key, request_hash, response)
+    VALUES (auth.uid(), p_key, v_hash, 'null'::jsonb)
+    ON CONFLICT (user_id, key) DO NOTHING;
+    IF NOT FOUND THEN
+      SELECT * INTO v_prev FROM vehicles.idempotency_key
+       WHERE user_id = auth.uid() AND key = p_key FOR UPDATE;
+      IF v_prev.created_at < now() - interval '24 hours' THEN
+        UPDATE vehicles.idempotency_key
+           SET request_hash = v_hash, response = 'null'::jsonb, created_at = now()
+         WHERE user_id = auth.uid() AND key = p_key;
+      ELSIF v_prev.request_hash <> v_hash THEN
+        RAISE EXCEPTION USING ERRCODE = 'VS409',
+          MESSAGE = 'Idempotency-Key was already used for a different request';
+      ELSE
+        RETURN jsonb_build_object('replayed', true, 'body', v_prev.response);
+      END IF;
+    END IF;
+  END IF;
+
+  -- The bike row lock orders this ride against installs and removals on the bike.
+  UPDATE vehicles.user_bike SET total_kilometrage = total_kilometrage + p_distance,
+                                updated_at = now()
+   WHERE id = p_bike;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS404', MESSAGE = 'Bike not found';
+  END IF;
+  INSERT INTO vehicles.kilometrage_log (id, bike_id, user_id, distance, logged_at, notes)
+  VALUES (p_id, p_bike, auth.uid(), p_distance, v_at, p_notes);
+
+  -- The parts on the bike at v_at: installed at or before it, not removed by then.
+  WITH on_bike AS (
+    SELECT i.part_id FROM vehicles.part_installation i
+     WHERE i.bike_id = p_bike AND i.installed_at <= v_at
+       AND (i.removed_at IS NULL OR i.removed_at > v_at)
+  ), credited AS (
+    INSERT INTO vehicles.kilometrage_credit (log_id, part_id, distance)
+    SELECT p_id, part_id, p_distance FROM on_bike
+    RETURNING part_id
+  )
+  UPDATE vehicles.user_part p
+     SET total_kilometrage = total_kilometrage + p_distance, updated_at = now()
+    FROM credited c
+   WHERE p.id = c.part_id;
+
+  v_body := jsonb_build_object(
+    'bike', (SELECT to_jsonb(b) FROM vehicles.bike_v b WHERE b.id = p_bike),
+    'log', (SELECT to_jsonb(l) FROM vehicles.kilometrage_log l WHERE l.id = p_id),
+    'affected_parts', coalesce((
+      SELECT jsonb_agg(to_jsonb(p) ORDER BY p.name, p.id) FROM vehicles.part_v p
+       WHERE p.id IN (SELECT part_id FROM vehicles.kilometrage_credit WHERE log_id = p_id)),
+      '[]'::jsonb));
+  IF p_key IS NOT NULL THEN
+    UPDATE vehicles.idempotency_key SET response = v_body
+     WHERE user_id = auth.uid() AND key = p_key;
+  END IF;
+  RETURN jsonb_build_object('replayed', false, 'body', v_body);
+END
+$$;
+
+-- Takes a ride back from the bike and from exactly the parts it was credited to. Security
+-- definer because a credited part may since have changed owner (RLS would hide its credit);
+-- ownership of the bike is checked explicitly first.
+CREATE FUNCTION vehicles.ride_delete(p_bike uuid, p_log uuid) RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
+AS $$
+DECLARE
+  v_distance numeric;
+BEGIN
+  PERFORM vehicles.assert_owner('bike', p_bike);
+  PERFORM 1 FROM vehicles.user_bike WHERE id = p_bike FOR UPDATE;
+  SELECT distance INTO v_distance FROM vehicles.kilometrage_log
+   WHERE id = p_log AND bike_id = p_bike FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS404', MESSAGE = 'Kilometrage entry not found';
+  END IF;
+  WITH gone AS (
+    DELETE FROM vehicles.kilometrage_credit WHERE log_id = p_log RETURNING part_id, distance
+  )
+  UPDATE vehicles.user_part p
+     SET total_kilometrage = p.total_kilometrage - g.distance, updated_at = now()
+    FROM gone g
+   WHERE p.id = g.part_id;
+  UPDATE vehicles.user_bike SET total_kilometrage = total_kilometrage - v_distance,
+                                updated_at = now()
+   WHERE id = p_bike;
+  DELETE FROM vehicles.kilometrage_log WHERE id = p_log;
+  RETURN p_log;
+END
+$$;
+REVOKE ALL ON FUNCTION vehicles.ride_delete(uuid, uuid) FROM PUBLIC, anon;
+GRANT EXECUTE ON FUNCTION vehicles.ride_delete(uuid, uuid) TO authenticated, service_role;
+
+-- Maintenance record for a bike and/or a part, both the caller's.
+CREATE FUNCTION vehicles.maintenance_create(p_id uuid, p_bike uuid, p_part uuid, p jsonb)
+RETURNS uuid
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF p_bike IS NOT NULL THEN
+    PERFORM vehicles.assert_owner('bike', p_bike);
+  END IF;
+  IF p_part IS NOT NULL THEN
+    PERFORM vehicles.assert_owner('part', p_part);
+  END IF;
+  INSERT INTO vehicles.maintenance_record (id, user_id, bike_id, part_id, maintenance_type,
+                                           description, performed_at, cost, metadata)
+  VALUES (p_id, auth.uid(), p_bike, p_part, (p ->> 'maintenance_type')::vehicles.maintenance_type,
+          p ->> 'description', coalesce((p ->> 'performed_at')::timestamptz, now()),
+          (p ->> 'cost')::numeric, coalesce(p -> 'metadata', '{}'::jsonb));
+  RETURN p_id;
+END
+$$;
+
+-- The kilometrage invariant, for tests and operators: every row returned is a violation.
+--   bike:   total = initial + sum of its rides
+--   part:   total = initial + sum of its credits
+--   credit: each credit is for a ride on a bike the part was on at logged_at, and each
+--           such (ride, part) pair has exactly one credit.
+CREATE FUNCTION vehicles.check_kilometrage()
+RETURNS TABLE (kind text, id uuid, expected numeric, actual numeric)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+AS $$
+  SELECT 'bike', b.id, b.initial_kilometrage + coalesce(sum(l.distance), 0), b.total_kilometrage
+    FROM vehicles.user_bike b LEFT JOIN vehicles.kilometrage_log l ON l.bike_id = b.id
+   GROUP BY b.id
+  HAVING b.initial_kilometrage + coalesce(sum(l.distance), 0) <> b.total_kilometrage
+  UNION ALL
+  SELECT 'part', p.id, p.initial_kilometrage + coalesce(sum(c.distance), 0), p.total_kilometrage
+    FROM vehicles.user_part p LEFT JOIN vehicles.kilometrage_credit c ON c.part_id = p.id
+   GROUP BY p.id
+  HAVING p.initial_kilometrage + coalesce(sum(c.distance), 0) <> p.total_kilometrage
+  UNION ALL
+  SELECT 'credit_without_installation', c.part_id, c.distance, NULL
+    FROM vehicles.kilometrage_credit c JOIN vehicles.kilometrage_log l ON l.id = c.log_id
+   WHERE c.distance <> l.distance OR NOT EXISTS (
+     SELECT 1 FROM vehicles.part_installation i
+      WHERE i.part_id = c.part_id AND i.bike_id = l.bike_id AND i.installed_at <= l.logged_at
+        AND (i.removed_at IS NULL OR i.removed_at > l.logged_at))
+  UNION ALL
+  SELECT 'installation_ride_without_credit', i.part_id, l.distance, NULL
+    FROM vehicles.part_installation i JOIN vehicles.kilometrage_log l
+      ON l.bike_id = i.bike_id AND i.installed_at <= l.logged_at
+     AND (i.removed_at IS NULL OR i.removed_at > l.logged_at)
+   WHERE NOT EXISTS (SELECT 1 FROM vehicles.kilometrage_credit c
+                      WHERE c.log_id = l.id AND c.part_id = i.part_id)
+  UNION ALL
+  SELECT 'open_installations', i.part_id, 1, count(*)
+    FROM vehicles.part_installation i WHERE i.removed_at IS NULL
+   GROUP BY i.part_id HAVING count(*) > 1
+$$;
+REVOKE ALL ON FUNCTION vehicles.check_kilometrage() FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION vehicles.check_kilometrage() TO service_role;
+
+GRANT EXECUTE ON FUNCTION vehicles.log_ride(uuid, uuid, numeric, timestamptz, text, text, text),
+  vehicles.maintenance_create(uuid, uuid, uuid, jsonb) TO authenticated, service_role;
+
+-- Idempotency keys are kept 24 hours at least; older ones are swept as rides come in.
+CREATE FUNCTION vehicles.idempotency_sweep() RETURNS integer
+LANGUAGE sql SECURITY DEFINER SET search_path = ''
+AS $$
+  WITH d AS (DELETE FROM vehicles.idempotency_key
+              WHERE created_at < now() - interval '48 hours' RETURNING 1)
+  SELECT count(*)::integer FROM d
+$$;
+REVOKE ALL ON FUNCTION vehicles.idempotency_sweep() FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION vehicles.idempotency_sweep() TO service_role;

@@ -1,0 +1,83 @@
+/*
+ * Statistics, computed in one statement each (api-notes, "Maintenance and statistics"):
+ * day counts are whole UTC days elapsed, floored, never negative.
+ */
+#include "db.h"
+#include "db_stats.h"
+
+static struct db_stmt st_bike_assert = {"stats_bike_assert", "SELECT vehicles.assert_owner('bike', $1)", 1, 0};
+static struct db_stmt st_bike = {"stats_bike",
+	"SELECT b.total_kilometrage,"
+	" CASE WHEN lm.at IS NULL THEN b.total_kilometrage"
+	"  ELSE (SELECT coalesce(sum(l.distance), 0) FROM vehicles.kilometrage_log l"
+	"        WHERE l.bike_id = b.id AND l.logged_at > lm.at) END"
+	"  AS kilometrage_since_last_maintenance,"
+	" greatest(0, CASE WHEN b.purchase_date IS NOT NULL"
+	"  THEN (now() AT TIME ZONE 'UTC')::date - b.purchase_date"
+	"  ELSE floor(extract(epoch FROM now() - b.created_at) / 86400)::integer END) AS days_owned,"
+	" CASE WHEN lm.at IS NULL THEN NULL"
+	"  ELSE greatest(0, floor(extract(epoch FROM now() - lm.at) / 86400))::integer END"
+	"  AS days_since_last_maintenance,"
+	" (SELECT count(*) FROM vehicles.part_installation i"
+	"   WHERE i.bike_id = b.id AND i.removed_at IS NULL)::integer AS installed_parts_count"
+	" FROM vehicles.user_bike b"
+	" LEFT JOIN LATERAL (SELECT max(m.performed_at) AS at FROM vehicles.maintenance_record m"
+	"   WHERE m.bike_id = b.id) lm ON true"
+	" WHERE b.id = $1", 1, 0};
+
+static struct db_stmt st_part_assert = {"stats_part_assert", "SELECT vehicles.assert_owner('part', $1)", 1, 0};
+static struct db_stmt st_part = {"stats_part",
+	"SELECT p.total_kilometrage,"
+	" greatest(0, CASE WHEN p.purchase_date IS NOT NULL"
+	"  THEN (now() AT TIME ZONE 'UTC')::date - p.purchase_date"
+	"  ELSE floor(extract(epoch FROM now() - p.created_at) / 86400)::integer END) AS days_owned,"
+	" CASE WHEN lm.at IS NULL THEN NULL"
+	"  ELSE greatest(0, floor(extract(epoch FROM now() - lm.at) / 86400))::integer END"
+	"  AS days_since_last_maintenance,"
+	" cb.id AS \"current_bike.id\", cb.name AS \"current_bike.name\","
+	" (SELECT count(*) FROM vehicles.part_installation i WHERE i.part_id = p.id)::integer"
+	"  AS installation_count,"
+	" th.km AS replacement_threshold,"
+	" CASE WHEN th.km IS NULL THEN NULL ELSE p.total_kilometrage >= th.km END AS needs_replacement"
+	" FROM vehicles.user_part p"
+	" LEFT JOIN LATERAL (SELECT max(m.performed_at) AS at FROM vehicles.maintenance_record m"
+	"   WHERE m.part_id = p.id) lm ON true"
+	" LEFT JOIN vehicles.part_installation ci ON ci.part_id = p.id AND ci.removed_at IS NULL"
+	" LEFT JOIN vehicles.user_bike cb ON cb.id = ci.bike_id"
+	" CROSS JOIN LATERAL (SELECT CASE WHEN jsonb_typeof(p.metadata -> 'replacement_threshold_km')"
+	"   = 'number' THEN (p.metadata ->> 'replacement_threshold_km')::numeric END AS km) th"
+	" WHERE p.id = $1", 1, 0};
+
+static err_t db_stats_one(struct ctx *c, struct db_stmt *assert, struct db_stmt *st, const char *id,
+			  units_unit u, json_object **stats)
+{
+	struct db_query q[2] = {{assert, {id}}, {st, {id}}};
+	err_t rc = ctx_db_run(c, q, 2);
+
+	*stats = NULL;
+	if (rc == ERR_OK) {
+		if (PQntuples(q[1].res) == 1)
+			*stats = db_row_json(q[1].res, 0, u);
+		else
+			rc = ERR_NOT_FOUND;
+	}
+	db_queries_clear(q, 2);
+	return rc;
+}
+
+err_t db_stats_bike(struct ctx *c, const char *id, units_unit u, json_object **stats)
+{
+	return db_stats_one(c, &st_bike_assert, &st_bike, id, u, stats);
+}
+
+err_t db_stats_part(struct ctx *c, const char *id, units_unit u, json_object **stats)
+{
+	json_object *cb, *cid;
+	err_t rc = db_stats_one(c, &st_part_assert, &st_part, id, u, stats);
+
+	/* Not on a bike: current_bike is null, not {"id": null, "name": null}. */
+	if (rc == ERR_OK && json_object_object_get_ex(*stats, "current_bike", &cb) &&
+	    json_object_object_get_ex(cb, "id", &cid) && cid == NULL)
+		json_object_object_add(*stats, "current_bike", NULL);
+	return rc;
+}
