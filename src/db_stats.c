@@ -8,10 +8,7 @@
 static struct db_stmt st_bike_assert = {"stats_bike_assert", "SELECT vehicles.assert_owner('bike', $1)", 1, 0};
 static struct db_stmt st_bike = {"stats_bike",
 	"SELECT b.total_kilometrage,"
-	" CASE WHEN lm.at IS NULL THEN b.total_kilometrage"
-	"  ELSE (SELECT coalesce(sum(l.distance), 0) FROM vehicles.kilometrage_log l"
-	"        WHERE l.bike_id = b.id AND l.logged_at > lm.at) END"
-	"  AS kilometrage_since_last_maintenance,"
+	" vehicles.km_since_maintenance(b.id) AS kilometrage_since_last_maintenance,"
 	" greatest(0, CASE WHEN b.purchase_date IS NOT NULL"
 	"  THEN (now() AT TIME ZONE 'UTC')::date - b.purchase_date"
 	"  ELSE floor(extract(epoch FROM now() - b.created_at) / 86400)::integer END) AS days_owned,"

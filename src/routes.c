@@ -9,11 +9,13 @@
 #include "maintenance.h"
 #include "parts.h"
 #include "rides.h"
+#include "transfers.h"
 #include "routes.h"
 #include "valid.h"
 
 #define R_USER ROUTER_AUTH_USER
 #define R_NONE ROUTER_AUTH_NONE
+#define R_SERVICE ROUTER_AUTH_SERVICE
 
 const struct router_route routes_table[] = {
 	{"GET", "/health", health_live, R_NONE, "health.live"},
@@ -42,6 +44,13 @@ const struct router_route routes_table[] = {
 	{"POST", "/api/parts/:id/maintenance", maintenance_part_create, R_USER, "maintenance.part_create"},
 	{"GET", "/api/parts/:id/maintenance", maintenance_part_list, R_USER, "maintenance.part_list"},
 	{"GET", "/api/parts/:id/stats", maintenance_part_stats, R_USER, "parts.stats"},
+
+	{"POST", "/api/bikes/:id/transfer", transfers_bike, R_USER, "transfers.bike"},
+	{"GET", "/api/bikes/:id/history", transfers_bike_history, R_USER, "transfers.bike_history"},
+	{"POST", "/api/parts/:id/transfer", transfers_part, R_USER, "transfers.part"},
+	{"GET", "/api/parts/:id/history", transfers_part_history, R_USER, "transfers.part_history"},
+
+	{"GET", "/internal/bikes/user/:user_id/summary", transfers_summary, R_SERVICE, "internal.summary"},
 
 	{"GET", "/api/bikes/:bike_id/parts", installs_list, R_USER, "installs.list"},
 	{"POST", "/api/bikes/:bike_id/parts/:part_id/install", installs_install, R_USER, "installs.install"},

@@ -59,8 +59,8 @@ BEGIN
 END
 $$;
 
--- Locks bike and part for an installation change; 404/403 as assert_owner, and 404 when a
--- concurrent delete won the race for the row.
+-- Locks bike and part for an installation change; 404/403 as assert_owner. When a lock
+-- finds nothing, the row was deleted or changed owner since the check: say which.
 CREATE FUNCTION vehicles.lock_bike_part(p_bike uuid, p_part uuid) RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -69,10 +69,12 @@ BEGIN
   PERFORM vehicles.assert_owner('part', p_part);
   PERFORM 1 FROM vehicles.user_bike WHERE id = p_bike FOR UPDATE;
   IF NOT FOUND THEN
+    PERFORM vehicles.assert_owner('bike', p_bike);
     RAISE EXCEPTION USING ERRCODE = 'VS404', MESSAGE = 'Bike not found';
   END IF;
   PERFORM 1 FROM vehicles.user_part WHERE id = p_part FOR UPDATE;
   IF NOT FOUND THEN
+    PERFORM vehicles.assert_owner('part', p_part);
     RAISE EXCEPTION USING ERRCODE = 'VS404', MESSAGE = 'Part not found';
   END IF;
 END

@@ -42,6 +42,8 @@ BEGIN
                                 updated_at = now()
    WHERE id = p_bike;
   IF NOT FOUND THEN
+    -- Deleted or transferred since our check: say which.
+    PERFORM vehicles.assert_owner('bike', p_bike);
     RAISE EXCEPTION USING ERRCODE = 'VS404', MESSAGE = 'Bike not found';
   END IF;
   INSERT INTO vehicles.kilometrage_log (id, bike_id, user_id, distance, logged_at, notes)
@@ -110,6 +112,19 @@ $$;
 REVOKE ALL ON FUNCTION vehicles.ride_delete(uuid, uuid) FROM PUBLIC, anon;
 GRANT EXECUTE ON FUNCTION vehicles.ride_delete(uuid, uuid) TO authenticated, service_role;
 
+-- Logged distance since the bike's latest maintenance (its total when there is none).
+CREATE FUNCTION vehicles.km_since_maintenance(p_bike uuid) RETURNS numeric
+LANGUAGE sql STABLE
+AS $$
+  SELECT CASE WHEN lm.at IS NULL THEN b.total_kilometrage
+              ELSE (SELECT coalesce(sum(l.distance), 0) FROM vehicles.kilometrage_log l
+                     WHERE l.bike_id = b.id AND l.logged_at > lm.at) END
+    FROM vehicles.user_bike b
+    LEFT JOIN LATERAL (SELECT max(m.performed_at) AS at FROM vehicles.maintenance_record m
+                        WHERE m.bike_id = b.id) lm ON true
+   WHERE b.id = p_bike
+$$;
+
 -- Maintenance record for a bike and/or a part, both the caller's.
 CREATE FUNCTION vehicles.maintenance_create(p_id uuid, p_bike uuid, p_part uuid, p jsonb)
 RETURNS uuid
@@ -171,6 +186,7 @@ $$;
 REVOKE ALL ON FUNCTION vehicles.check_kilometrage() FROM PUBLIC, anon, authenticated;
 GRANT EXECUTE ON FUNCTION vehicles.check_kilometrage() TO service_role;
 
+GRANT EXECUTE ON FUNCTION vehicles.km_since_maintenance(uuid) TO authenticated, service_role;
 GRANT EXECUTE ON FUNCTION vehicles.log_ride(uuid, uuid, numeric, timestamptz, text, text, text),
   vehicles.maintenance_create(uuid, uuid, uuid, jsonb) TO authenticated, service_role;
 
