@@ -15,6 +15,8 @@
  */
 err_t body_parse(const char *buf, size_t len, int allow_empty, json_object **out,
 		 const char **why) WUR;
+/* 1 when buf is strict UTF-8 (no overlong forms, surrogates or raw control bytes). */
+int body_utf8_valid(const char *buf, size_t len);
 /* 1 when a Content-Type header names JSON (application/json, optionally with parameters). */
 int body_is_json_type(const char *content_type);
 

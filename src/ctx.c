@@ -46,7 +46,9 @@ static void ctx_urldecode(char *s)
 	for (; *s; s++) {
 		if (*s == '+') {
 			*w++ = ' ';
-		} else if (*s == '%' && ctx_hex(s[1]) >= 0 && ctx_hex(s[2]) >= 0) {
+		} else if (*s == '%' && ctx_hex(s[1]) >= 0 && ctx_hex(s[2]) >= 0 &&
+			   (s[1] != '0' || s[2] != '0')) {
+			/* %00 stays literal: a NUL would silently cut the value short. */
 			*w++ = (char)(ctx_hex(s[1]) * 16 + ctx_hex(s[2]));
 			s += 2;
 		} else {
