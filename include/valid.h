@@ -47,6 +47,10 @@ enum valid_result valid_enum(struct valid *v, json_object *body, const char *fie
 /* JSON number (not a string) within [min, max]; min_exclusive makes the low bound strict. */
 enum valid_result valid_number(struct valid *v, json_object *body, const char *field, double min,
 			       double max, int min_exclusive, int flags, double *out);
+/* valid_number with the problem text to give when the value is out of range. */
+enum valid_result valid_number_in(struct valid *v, json_object *body, const char *field, double min,
+				  double max, int min_exclusive, int flags, double *out,
+				  const char *range_problem);
 /* "YYYY-MM-DD", a real calendar date. */
 enum valid_result valid_date(struct valid *v, json_object *body, const char *field, int flags,
 			     const char **out);

@@ -50,57 +50,236 @@ int body_utf8_valid(const char *buf, size_t len)
 }
 
 /*
- * json-c keeps the last of duplicate keys silently; a client sending {"name":"a","name":"b"}
- * has a bug we should tell it about. Runs on text json-c already accepted, so only strings
- * and nesting need tracking. Keys compare by their raw (escaped) bytes.
+ * An RFC 8259 syntax check run before json-c builds the object: json-c's strict mode still
+ * takes NaN, Infinity, single quotes, "1." and raw control characters inside strings, and it
+ * keeps the last of duplicate keys silently. A client sending any of those has a bug we
+ * should tell it about. Duplicate keys compare by their raw (escaped) bytes.
  */
-static int body_has_duplicate_keys(const char *buf, size_t len)
-{
-	struct key {
-		int depth;
-		size_t start, len;
-	} *keys = NULL;
-	size_t nkeys = 0, cap = 0;
-	int depth = 0, dup = 0;
-	char open[BODY_MAX_DEPTH + 2];
+struct body_scan {
+	const char *p, *end;
+	const char *why; /* set on the first error */
+};
 
-	for (size_t i = 0; i < len && !dup; i++) {
-		char ch = buf[i];
-		if (ch == '{' || ch == '[') {
-			if (depth < BODY_MAX_DEPTH + 1)
-				open[depth] = ch;
-			depth++;
-		} else if (ch == '}' || ch == ']') {
-			depth--;
-			while (nkeys > 0 && keys[nkeys - 1].depth > depth)
-				nkeys--;
-		} else if (ch == '"') {
-			size_t start = ++i, j;
-			while (i < len && buf[i] != '"')
-				i += buf[i] == '\\' ? 2 : 1;
-			for (j = i + 1; j < len && strchr(" \t\r\n", buf[j]); j++)
-				;
-			if (j >= len || buf[j] != ':' || depth < 1 || depth > BODY_MAX_DEPTH + 1 ||
-			    open[depth - 1] != '{')
-				continue;
-			for (size_t k = nkeys; k > 0 && keys[k - 1].depth == depth; k--)
-				if (keys[k - 1].len == i - start &&
-				    memcmp(buf + keys[k - 1].start, buf + start, i - start) == 0)
-					dup = 1;
-			if (nkeys == cap) {
-				struct key *grown = realloc(keys, (cap ? cap * 2 : 16) * sizeof(*keys));
-				if (grown == NULL) {
-					dup = 1; /* fail closed */
-					break;
-				}
-				keys = grown;
-				cap = cap ? cap * 2 : 16;
-			}
-			keys[nkeys++] = (struct key){depth, start, i - start};
+static int body_value(struct body_scan *s, int depth);
+
+static void body_ws(struct body_scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+static int body_fail(struct body_scan *s, const char *why)
+{
+	if (s->why == NULL)
+		s->why = why;
+	return -1;
+}
+
+/* At the opening quote; leaves p after the closing one. */
+static int body_string(struct body_scan *s)
+{
+	for (s->p++; s->p < s->end; s->p++) {
+		unsigned char c = (unsigned char)*s->p;
+		if (c == '"') {
+			s->p++;
+			return 0;
+		}
+		if (c < 0x20)
+			return body_fail(s, "body has a raw control character in a string");
+		if (c != '\\')
+			continue;
+		if (++s->p >= s->end)
+			break;
+		if (*s->p == 'u') {
+			if (s->end - s->p < 5 || !isxdigit((unsigned char)s->p[1]) ||
+			    !isxdigit((unsigned char)s->p[2]) || !isxdigit((unsigned char)s->p[3]) ||
+			    !isxdigit((unsigned char)s->p[4]))
+				break;
+			s->p += 4;
+		} else if (*s->p == '\0' || !strchr("\"\\/bfnrt", *s->p)) {
+			break;
 		}
 	}
+	return body_fail(s, "body is not valid JSON");
+}
+
+static int body_digits(struct body_scan *s)
+{
+	const char *start = s->p;
+
+	while (s->p < s->end && isdigit((unsigned char)*s->p))
+		s->p++;
+	return s->p > start ? 0 : body_fail(s, "body is not valid JSON");
+}
+
+static int body_number(struct body_scan *s)
+{
+	if (*s->p == '-')
+		s->p++;
+	if (s->p < s->end && *s->p == '0')
+		s->p++;
+	else if (body_digits(s) != 0)
+		return -1;
+	if (s->p < s->end && *s->p == '.') {
+		s->p++;
+		if (body_digits(s) != 0)
+			return -1;
+	}
+	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+		s->p++;
+		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+			s->p++;
+		if (body_digits(s) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int body_literal(struct body_scan *s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+		return body_fail(s, "body is not valid JSON");
+	s->p += n;
+	return 0;
+}
+
+struct body_key {
+	const char *start;
+	size_t len;
+};
+
+static int body_object(struct body_scan *s, int depth)
+{
+	struct body_key *keys = NULL, *grown;
+	size_t nkeys = 0, cap = 0;
+	int rc = -1;
+
+	s->p++; /* '{' */
+	body_ws(s);
+	if (s->p < s->end && *s->p == '}') {
+		s->p++;
+		return 0;
+	}
+	for (;;) {
+		const char *start;
+		size_t len;
+
+		body_ws(s);
+		start = s->p + 1;
+		if (s->p >= s->end || *s->p != '"') {
+			body_fail(s, "body is not valid JSON");
+			break;
+		}
+		if (body_string(s) != 0)
+			break;
+		len = (size_t)(s->p - 1 - start);
+		for (size_t k = 0; k < nkeys; k++)
+			if (keys[k].len == len && memcmp(keys[k].start, start, len) == 0) {
+				body_fail(s, "body has a duplicate key");
+				goto out;
+			}
+		if (nkeys == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((grown = realloc(keys, cap * sizeof(*keys))) == NULL) {
+				body_fail(s, "body too complex");
+				break;
+			}
+			keys = grown;
+		}
+		keys[nkeys++] = (struct body_key){start, len};
+		body_ws(s);
+		if (s->p >= s->end || *s->p != ':') {
+			body_fail(s, "body is not valid JSON");
+			break;
+		}
+		s->p++;
+		if (body_value(s, depth + 1) != 0)
+			break;
+		body_ws(s);
+		if (s->p < s->end && *s->p == ',') {
+			s->p++;
+			continue;
+		}
+		if (s->p < s->end && *s->p == '}') {
+			s->p++;
+			rc = 0;
+		} else {
+			body_fail(s, "body is not valid JSON");
+		}
+		break;
+	}
+out:
 	free(keys);
-	return dup;
+	return rc;
+}
+
+static int body_array(struct body_scan *s, int depth)
+{
+	s->p++; /* '[' */
+	body_ws(s);
+	if (s->p < s->end && *s->p == ']') {
+		s->p++;
+		return 0;
+	}
+	for (;;) {
+		if (body_value(s, depth + 1) != 0)
+			return -1;
+		body_ws(s);
+		if (s->p < s->end && *s->p == ',') {
+			s->p++;
+			continue;
+		}
+		if (s->p < s->end && *s->p == ']') {
+			s->p++;
+			return 0;
+		}
+		return body_fail(s, "body is not valid JSON");
+	}
+}
+
+static int body_value(struct body_scan *s, int depth)
+{
+	/* Same limit json-c applies, checked first so deep input cannot exhaust our stack. */
+	if (depth >= BODY_MAX_DEPTH)
+		return body_fail(s, "body nests too deeply");
+	body_ws(s);
+	if (s->p >= s->end)
+		return body_fail(s, "body is not valid JSON");
+	switch (*s->p) {
+	case '{':
+		return body_object(s, depth);
+	case '[':
+		return body_array(s, depth);
+	case '"':
+		return body_string(s);
+	case 't':
+		return body_literal(s, "true");
+	case 'f':
+		return body_literal(s, "false");
+	case 'n':
+		return body_literal(s, "null");
+	default:
+		if (*s->p == '-' || isdigit((unsigned char)*s->p))
+			return body_number(s);
+		return body_fail(s, "body is not valid JSON");
+	}
+}
+
+/* 0 when buf is one syntactically valid JSON text; else -1 with *why. */
+static int body_syntax(const char *buf, size_t len, const char **why)
+{
+	struct body_scan s = {buf, buf + len, NULL};
+
+	if (body_value(&s, 0) == 0) {
+		body_ws(&s);
+		if (s.p == s.end)
+			return 0;
+		body_fail(&s, "body is not valid JSON");
+	}
+	*why = s.why;
+	return -1;
 }
 
 err_t body_parse(const char *buf, size_t len, int allow_empty, json_object **out, const char **why)
@@ -134,6 +313,8 @@ err_t body_parse(const char *buf, size_t len, int allow_empty, json_object **out
 		*why = "body must not contain \\u0000";
 		goto out;
 	}
+	if (body_syntax(buf, len, why) != 0)
+		goto out;
 	tok = json_tokener_new_ex(BODY_MAX_DEPTH);
 	if (tok == NULL) {
 		rc = ERR_INTERNAL;
@@ -155,10 +336,7 @@ err_t body_parse(const char *buf, size_t len, int allow_empty, json_object **out
 		}
 	if (!json_object_is_type(obj, json_type_object))
 		goto out;
-	if (body_has_duplicate_keys(buf, len)) {
-		*why = "body has a duplicate key";
-		goto out;
-	}
+
 
 	*out = obj;
 	obj = NULL;

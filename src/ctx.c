@@ -122,9 +122,11 @@ err_t ctx_db_run(struct ctx *c, struct db_query *q, size_t n)
 		if (db_last_message(c->db)[0])
 			return ctx_fail_field(c, db_last_message(c->db), db_last_detail(c->db));
 		break;
+	case ERR_FORBIDDEN:
+		log_warn(&c->log, "security: forbidden (resource of another user)");
+		/* fall through */
 	case ERR_CONFLICT:
 	case ERR_NOT_FOUND:
-	case ERR_FORBIDDEN:
 		if (db_last_message(c->db)[0])
 			return ctx_fail(c, rc, db_last_message(c->db), NULL);
 		break;

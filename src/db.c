@@ -259,6 +259,8 @@ err_t db_run(struct db_conn *db, const struct db_as *as, struct db_query *q, siz
 	err_t rc = ERR_INTERNAL;
 	int retry = 0;
 
+	/* Nothing of an earlier request's error may leak into this one's answer. */
+	db->last_message[0] = db->last_detail[0] = '\0';
 	/* Serialization failures and deadlocks rolled everything back: safe to run again. */
 	for (int attempt = 0; attempt < 3; attempt++) {
 		rc = db_run_once(db, as, q, n, log, &retry);

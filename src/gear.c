@@ -4,6 +4,8 @@
 
 #include "gear.h"
 
+#define GEAR_INITIAL_PROBLEM "must be a number from 0 to 1000000 km"
+
 static const char *const gear_allowed[] = {"name", "type", "brand", "model", "purchase_date",
 	"initial_kilometrage", "initial_mileage", "unit", "metadata", NULL};
 static const char *const gear_readonly[] = {"id", "user_id", "created_at", "updated_at",
@@ -48,11 +50,14 @@ void gear_validate(struct valid *v, json_object *body, const char *const *types,
 			valid_add(v, "initial_mileage", "give initial_kilometrage or initial_mileage, not both");
 		initial_field = "initial_mileage";
 	}
-	in->r_initial = valid_number(v, body, initial_field, 0, 1e9, 0, 0, &initial);
+	/* The limit is 1000000 km, said in the unit the client uses. */
+	in->r_initial = valid_number_in(v, body, initial_field, 0,
+					in->unit == UNITS_MI ? 1e6 / UNITS_MI_TO_KM : 1e6, 0, 0, &initial,
+					GEAR_INITIAL_PROBLEM);
 	if (in->r_initial == VALID_SET) {
 		in->initial_km = units_to_km(initial, in->unit);
 		if (in->initial_km > 1000000) {
-			valid_add(v, initial_field, "must be at most 1000000 km");
+			valid_add(v, initial_field, GEAR_INITIAL_PROBLEM);
 			in->r_initial = VALID_BAD;
 		}
 	}

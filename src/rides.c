@@ -9,6 +9,8 @@
 #include "routes.h"
 #include "valid.h"
 
+#define RIDES_DISTANCE_PROBLEM "must be a number greater than 0 and at most 100000 km"
+
 static err_t rides_own(struct ctx *c)
 {
 	return db_bike_assert(c, router_param(&c->params, "id"));
@@ -45,10 +47,12 @@ err_t rides_log(struct ctx *c)
 		goto out;
 	valid_fields(&v, body, allowed, NULL);
 	(void)valid_unit(&v, body, "unit", &u);
-	if (valid_number(&v, body, "distance", 0, 1e9, 1, VALID_REQUIRED, &distance) == VALID_SET) {
+	if (valid_number_in(&v, body, "distance", 0, u == UNITS_MI ? 100000 / UNITS_MI_TO_KM : 100000, 1,
+			    VALID_REQUIRED, &distance, RIDES_DISTANCE_PROBLEM) == VALID_SET) {
+		/* 0.0004 km rounds to 0 metres: nothing to log. */
 		km = units_to_km(distance, u);
 		if (km <= 0 || km > 100000)
-			valid_add(&v, "distance", "must be greater than 0 and at most 100000 km");
+			valid_add(&v, "distance", RIDES_DISTANCE_PROBLEM);
 	}
 	(void)valid_timestamp(&v, body, "logged_at", c->now, VALID_NULLABLE, &r.logged_at, &epoch);
 	(void)valid_string(&v, body, "notes", 0, 2000, VALID_NULLABLE, &r.notes);

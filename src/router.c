@@ -14,6 +14,8 @@ static long router_match(const char *pattern, const char *path, struct router_pa
 	long score = 0;
 	int seg = 0;
 
+	int nparams = 0;
+
 	if (params)
 		params->n = 0;
 	while (*pp == '/' && *sp == '/') {
@@ -30,15 +32,16 @@ static long router_match(const char *pattern, const char *path, struct router_pa
 			return -1;
 		score <<= 1;
 		if (plen > 0 && pp[0] == ':') {
-			if (slen == 0)
+			/* A pattern the params struct cannot hold never matches, with or without it. */
+			if (slen == 0 || nparams >= ROUTER_MAX_PARAMS ||
+			    plen - 1 >= sizeof(params->p[0].name))
 				return -1;
+			nparams++;
 			if (params) {
 				int i = params->n;
-				if (i >= ROUTER_MAX_PARAMS || plen - 1 >= sizeof(params->p[i].name))
-					return -1;
 				memcpy(params->p[i].name, pp + 1, plen - 1);
 				params->p[i].name[plen - 1] = '\0';
-				/* An over-long value is kept truncated-marked so the id check rejects it. */
+				/* An over-long value is cut; a cut id is no UUID, so it is still refused. */
 				size_t vlen = slen < ROUTER_PARAM_MAX - 1 ? slen : ROUTER_PARAM_MAX - 1;
 				memcpy(params->p[i].value, sp, vlen);
 				params->p[i].value[vlen] = '\0';
@@ -55,7 +58,7 @@ static long router_match(const char *pattern, const char *path, struct router_pa
 	}
 	if (*pp != '\0' || *sp != '\0')
 		return -1;
-	/* Align scores of different lengths: only equal-length patterns can match one path. */
+	/* Scores of different lengths never compete: only equal-length patterns match a path. */
 	return score;
 }
 
@@ -83,8 +86,9 @@ enum router_result router_lookup(const struct router_route *table, size_t n, con
 		if (strcmp(table[i].pattern, best_pattern) != 0)
 			continue;
 		if (strcmp(table[i].method, method) == 0) {
+			if (router_match(table[i].pattern, path, params) < 0)
+				return ROUTER_NOT_FOUND;
 			*out = &table[i];
-			router_match(table[i].pattern, path, params);
 			return ROUTER_FOUND;
 		}
 		if (allow && allowlen) {

@@ -178,6 +178,13 @@ enum valid_result valid_enum(struct valid *v, json_object *body, const char *fie
 enum valid_result valid_number(struct valid *v, json_object *body, const char *field, double min,
 			       double max, int min_exclusive, int flags, double *out)
 {
+	return valid_number_in(v, body, field, min, max, min_exclusive, flags, out, NULL);
+}
+
+enum valid_result valid_number_in(struct valid *v, json_object *body, const char *field, double min,
+				  double max, int min_exclusive, int flags, double *out,
+				  const char *range_problem)
+{
 	json_object *val;
 	enum valid_result r = valid_get(v, body, field, flags, &val);
 	double d;
@@ -192,7 +199,11 @@ enum valid_result valid_number(struct valid *v, json_object *body, const char *f
 	}
 	d = json_object_get_double(val);
 	if (!isfinite(d) || (min_exclusive ? d <= min : d < min) || d > max) {
-		if (snprintf(msg, sizeof(msg), "must be %s %g and at most %g",
+		if (range_problem) {
+			valid_add(v, field, range_problem);
+			return VALID_BAD;
+		}
+		if (snprintf(msg, sizeof(msg), "must be %s %.10g and at most %.10g",
 			     min_exclusive ? "greater than" : "at least", min, max) < 0)
 			msg[0] = '\0';
 		valid_add(v, field, msg);

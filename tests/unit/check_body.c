@@ -1,0 +1,582 @@
+/* Unit tests for body.c: request bodies are one JSON object, strict UTF-8, nested at most
+ * BODY_MAX_DEPTH deep and at most BODY_MAX_BYTES long. Everything parsed is freed, so the
+ * suite is clean under valgrind with CK_FORK=no. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "body.h"
+
+Suite *body_suite(void); /* run by the unit test driver */
+
+/* Parses a NUL-terminated text (its NUL not included in len). */
+static err_t parse(const char *s, int allow_empty, json_object **out, const char **why)
+{
+	return body_parse(s, strlen(s), allow_empty, out, why);
+}
+
+/* Expects s to be refused as ERR_VALIDATION with nothing handed out. */
+static void refused(const char *s, size_t len, int allow_empty)
+{
+	json_object *o = (json_object *)&o; /* not NULL: body_parse must clear it */
+	const char *why = NULL;
+	err_t rc = body_parse(s, len, allow_empty, &o, &why);
+
+	if (rc == ERR_OK)
+		json_object_put(o);
+	ck_assert_msg(rc == ERR_VALIDATION, "body [%.*s] gave %d, want ERR_VALIDATION",
+		      (int)(len > 60 ? 60 : len), s, (int)rc);
+	ck_assert_ptr_null(o);
+	ck_assert_ptr_nonnull(why);
+	ck_assert_uint_gt(strlen(why), 0);
+}
+
+/* A JSON object nesting depth levels of containers: {"a":{"a":...1...}} */
+static char *nested(int depth, size_t *len)
+{
+	size_t cap = (size_t)depth * 6 + 8, n = 0;
+	char *b = malloc(cap);
+
+	ck_assert_ptr_nonnull(b);
+	for (int i = 0; i < depth; i++) {
+		memcpy(b + n, "{\"a\":", 5);
+		n += 5;
+	}
+	b[n++] = '1';
+	for (int i = 0; i < depth; i++)
+		b[n++] = '}';
+	b[n] = '\0';
+	*len = n;
+	return b;
+}
+
+/* {"a":"xxx..."} of exactly len bytes */
+static char *sized_object(size_t len)
+{
+	char *b = malloc(len + 1);
+
+	ck_assert_uint_ge(len, 8);
+	ck_assert_ptr_nonnull(b);
+	memcpy(b, "{\"a\":\"", 6);
+	memset(b + 6, 'x', len - 8);
+	memcpy(b + len - 2, "\"}", 2);
+	b[len] = '\0';
+	return b;
+}
+
+/* ---- empty bodies ---- */
+
+START_TEST(test_empty_allowed)
+{
+	json_object *o = (json_object *)&o;
+	const char *why = NULL;
+
+	ck_assert_int_eq(body_parse("", 0, 1, &o, &why), ERR_OK);
+	ck_assert_ptr_null(o);
+}
+END_TEST
+
+START_TEST(test_empty_not_allowed)
+{
+	json_object *o = (json_object *)&o;
+	const char *why = NULL;
+
+	ck_assert_int_eq(body_parse("", 0, 0, &o, &why), ERR_VALIDATION);
+	ck_assert_ptr_null(o);
+	ck_assert_str_eq(why, "body must be a JSON object");
+}
+END_TEST
+
+START_TEST(test_whitespace_only)
+{
+	json_object *o = (json_object *)&o;
+	const char *why = NULL;
+
+	ck_assert_int_eq(parse(" \t\r\n  ", 1, &o, &why), ERR_OK);
+	ck_assert_ptr_null(o);
+	o = (json_object *)&o;
+	ck_assert_int_eq(parse(" \t\r\n  ", 0, &o, &why), ERR_VALIDATION);
+	ck_assert_ptr_null(o);
+	ck_assert_str_eq(why, "body must be a JSON object");
+}
+END_TEST
+
+/* ---- objects ---- */
+
+START_TEST(test_object_ok)
+{
+	json_object *o = NULL, *v = NULL;
+	const char *why = NULL;
+
+	ck_assert_int_eq(parse("{}", 0, &o, &why), ERR_OK);
+	ck_assert_ptr_nonnull(o);
+	ck_assert(json_object_is_type(o, json_type_object));
+	ck_assert_int_eq(json_object_object_length(o), 0);
+	json_object_put(o);
+
+	o = NULL;
+	ck_assert_int_eq(parse("  {\"name\": \"Röad\", \"n\": 12.5, \"m\": {\"k\": [1, 2]}}\r\n", 1,
+			       &o, &why),
+			 ERR_OK);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(json_object_object_length(o), 3);
+	ck_assert(json_object_object_get_ex(o, "name", &v));
+	ck_assert_str_eq(json_object_get_string(v), "R\xc3\xb6" "ad");
+	ck_assert(json_object_object_get_ex(o, "n", &v));
+	ck_assert_double_eq(json_object_get_double(v), 12.5);
+	ck_assert(json_object_object_get_ex(o, "m", &v));
+	ck_assert(json_object_is_type(v, json_type_object));
+	json_object_put(o);
+}
+END_TEST
+
+START_TEST(test_object_escapes)
+{
+	json_object *o = NULL, *v = NULL;
+	const char *why = NULL;
+
+	/* escaped code points, including a surrogate pair, come out as UTF-8 */
+	ck_assert_int_eq(parse("{\"s\":\"\\u00e9\\ud83d\\udeb2\\n\"}", 0, &o, &why), ERR_OK);
+	ck_assert(json_object_object_get_ex(o, "s", &v));
+	ck_assert_str_eq(json_object_get_string(v), "\xc3\xa9\xf0\x9f\x9a\xb2\n");
+	json_object_put(o);
+}
+END_TEST
+
+/* ---- not an object ---- */
+
+START_TEST(test_not_object)
+{
+	static const char *const bodies[] = {"[]", "[{}]", "1", "-2.5", "\"text\"", "null",
+					     "true", "false", " [ 1 ] "};
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		refused(bodies[i], strlen(bodies[i]), 0);
+		refused(bodies[i], strlen(bodies[i]), 1); /* allow_empty does not matter */
+	}
+}
+END_TEST
+
+START_TEST(test_not_object_message)
+{
+	json_object *o = NULL;
+	const char *why = NULL;
+
+	ck_assert_int_eq(parse("[1,2]", 0, &o, &why), ERR_VALIDATION);
+	ck_assert_str_eq(why, "body must be a JSON object");
+	ck_assert_int_eq(parse("\"x\"", 0, &o, &why), ERR_VALIDATION);
+	ck_assert_str_eq(why, "body must be a JSON object");
+}
+END_TEST
+
+/* ---- malformed ---- */
+
+START_TEST(test_trailing_garbage)
+{
+	json_object *o = NULL;
+	const char *why = NULL;
+
+	ck_assert_int_eq(parse("{} x", 0, &o, &why), ERR_VALIDATION);
+	ck_assert_ptr_null(o);
+	ck_assert_str_eq(why, "body is not valid JSON");
+	refused("{}{}", 4, 0);
+	refused("{} {}", 5, 0);
+	refused("{\"a\":1}]", 8, 0);
+	refused("{\"a\":1},", 8, 0);
+	refused("{\"a\":1}\0", 8, 0); /* a NUL inside the declared length */
+	/* trailing whitespace is fine */
+	ck_assert_int_eq(parse("{\"a\":1}  \n\t", 0, &o, &why), ERR_OK);
+	ck_assert_ptr_nonnull(o);
+	json_object_put(o);
+}
+END_TEST
+
+START_TEST(test_truncated_and_malformed)
+{
+	static const char *const bodies[] = {
+		"{", "{\"a\"", "{\"a\":", "{\"a\":1", "{\"a\":\"x}", "{\"a\":1,}", "{a:1}",
+		"{\"a\":01}", "{\"a\":0x10}", "{\"a\":.5}", "{\"a\":+1}", "{\"a\":TRUE}",
+		"{\"a\":/*c*/1}", "{\"a\":1 // c\n}", "{\"a\":'x'}", "{\"a\" 1}", "{,}",
+		"{\"a\":\"\\x41\"}",
+	};
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		json_object *o = NULL;
+		const char *why = NULL;
+		err_t rc = parse(bodies[i], 0, &o, &why);
+		if (rc == ERR_OK)
+			json_object_put(o);
+		ck_assert_msg(rc == ERR_VALIDATION, "malformed [%s] gave %d", bodies[i], (int)rc);
+		ck_assert_ptr_null(o);
+		ck_assert_msg(why && strcmp(why, "body is not valid JSON") == 0,
+			      "malformed [%s]: why = %s", bodies[i], why ? why : "(null)");
+	}
+}
+END_TEST
+
+/* Parses each body; returns how many were accepted, listing them (C-escaped) in list. */
+static int accepted(const char *const *bodies, size_t n, char *list, size_t len)
+{
+	size_t used = 0;
+	int count = 0;
+
+	list[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = NULL;
+		const char *why = NULL;
+		err_t rc = parse(bodies[i], 0, &o, &why);
+		json_object_put(o); /* freed before any assertion, so a failure leaks nothing */
+		if (rc == ERR_VALIDATION)
+			continue;
+		count++;
+		if (used + 8 < len)
+			used += (size_t)snprintf(list + used, len - used, "%s[", used ? ", " : "");
+		for (const unsigned char *c = (const unsigned char *)bodies[i]; *c && used + 8 < len;
+		     c++) {
+			int w = (*c < 0x20 || *c >= 0x7f)
+					? snprintf(list + used, len - used, "\\x%02x", *c)
+					: snprintf(list + used, len - used, "%c", *c);
+			if (w > 0 && (size_t)w < len - used)
+				used += (size_t)w;
+		}
+		if (used + 2 < len) {
+			list[used++] = ']';
+			list[used] = '\0';
+		}
+	}
+	return count;
+}
+
+/*
+ * Regression (was a bug: src/body.c relying on json-c 0.16's JSON_TOKENER_STRICT, which still accepts
+ * the non-JSON literals NaN, Infinity and -Infinity): these bodies are not JSON and must be
+ * refused as 400 validation_error. Today body_parse returns ERR_OK; a NaN inside "metadata"
+ * then passes valid_object and reaches the database as text PostgreSQL's jsonb rejects.
+ */
+START_TEST(test_nonfinite_literals_refused)
+{
+	static const char *const bodies[] = {"{\"d\": NaN}", "{\"d\": Infinity}",
+					     "{\"d\": -Infinity}", "{\"m\": {\"x\": NaN}}"};
+	char list[2048];
+	int n = accepted(bodies, sizeof(bodies) / sizeof(bodies[0]), list, sizeof(list));
+	ck_assert_msg(n == 0, "%d of %zu non-JSON bodies accepted, want ERR_VALIDATION: %s",
+		      n, sizeof(bodies) / sizeof(bodies[0]), list);
+}
+END_TEST
+
+/*
+ * Regression (was a bug: same cause, lower impact): more non-JSON that json-c's strict mode lets through:
+ * a single-quoted key, a number ending in '.', and a raw tab, newline or carriage return
+ * inside a string (RFC 8259 requires them escaped; body_utf8_valid lets these three bytes
+ * through everywhere, json-c does not check inside strings).
+ */
+START_TEST(test_lenient_syntax_refused)
+{
+	static const char *const bodies[] = {"{'a': 1}", "{\"a\": 1.}", "{\"a\": \"x\ty\"}",
+					     "{\"a\": \"x\ny\"}", "{\"a\": \"x\ry\"}"};
+	char list[2048];
+	int n = accepted(bodies, sizeof(bodies) / sizeof(bodies[0]), list, sizeof(list));
+	ck_assert_msg(n == 0, "%d of %zu non-JSON bodies accepted, want ERR_VALIDATION: %s",
+		      n, sizeof(bodies) / sizeof(bodies[0]), list);
+}
+END_TEST
+
+START_TEST(test_invalid_utf8)
+{
+	static const char *const bodies[] = {
+		"{\"a\":\"\xff\"}",                 /* never valid */
+		"{\"a\":\"\xc3\"}",                 /* truncated sequence */
+		"{\"a\":\"\xe2\x82\"}",             /* truncated 3-byte sequence */
+		"{\"a\":\"\x80\"}",                 /* lone continuation byte */
+		"{\"a\":\"\xf8\x88\x80\x80\x80\"}", /* 5-byte form */
+		"{\"\x80\":1}",                     /* in a key */
+	};
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+		refused(bodies[i], strlen(bodies[i]), 0);
+
+	/* valid multi-byte text is fine, up to U+10FFFF */
+	json_object *o = NULL;
+	const char *why = NULL;
+	ck_assert_int_eq(parse("{\"a\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x9a\xb2\xf4\x8f\xbf\xbf\"}", 0,
+			       &o, &why),
+			 ERR_OK);
+	ck_assert_ptr_nonnull(o);
+	json_object_put(o);
+}
+END_TEST
+
+/*
+ * Overlong forms, UTF-16 surrogates and code points above U+10FFFF are not UTF-8 (RFC 3629).
+ * json-c 0.16's JSON_TOKENER_VALIDATE_UTF8 checks only the shape of sequences, so these got
+ * through before body_utf8_valid; PostgreSQL refuses them ("invalid byte sequence for
+ * encoding UTF8"), which turned a 400 into a database error.
+ */
+START_TEST(test_invalid_utf8_ranges)
+{
+	static const char *const bodies[] = {
+		"{\"a\":\"\xc0\xaf\"}",             /* overlong '/' (2 bytes) */
+		"{\"a\":\"\xc1\xbf\"}",             /* overlong (2 bytes) */
+		"{\"a\":\"\xe0\x80\xaf\"}",         /* overlong '/' (3 bytes) */
+		"{\"a\":\"\xf0\x80\x80\xaf\"}",     /* overlong '/' (4 bytes) */
+		"{\"a\":\"\xed\xa0\x80\"}",         /* surrogate U+D800 */
+		"{\"a\":\"\xed\xbf\xbf\"}",         /* surrogate U+DFFF */
+		"{\"a\":\"\xf4\x90\x80\x80\"}",     /* U+110000 */
+		"{\"a\":\"\xf5\x80\x80\x80\"}",     /* lead byte F5 */
+	};
+	char list[2048];
+	int n = accepted(bodies, sizeof(bodies) / sizeof(bodies[0]), list, sizeof(list));
+	ck_assert_msg(n == 0, "%d of %zu invalid UTF-8 bodies accepted, want ERR_VALIDATION: %s",
+		      n, sizeof(bodies) / sizeof(bodies[0]), list);
+}
+END_TEST
+
+START_TEST(test_utf8_valid)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+		int ok;
+	} cases[] = {
+		{"", 0, 1},
+		{"{\"a\": 1}\r\n\t", 11, 1},
+		{"\xc3\xa9", 2, 1},                 /* U+00E9 */
+		{"\xdf\xbf", 2, 1},                 /* U+07FF */
+		{"\xe0\xa0\x80", 3, 1},             /* U+0800 */
+		{"\xed\x9f\xbf", 3, 1},             /* U+D7FF */
+		{"\xee\x80\x80", 3, 1},             /* U+E000 */
+		{"\xef\xbf\xbf", 3, 1},             /* U+FFFF */
+		{"\xf0\x90\x80\x80", 4, 1},         /* U+10000 */
+		{"\xf4\x8f\xbf\xbf", 4, 1},         /* U+10FFFF */
+		{"\x80", 1, 0},                     /* lone continuation */
+		{"\xc3", 1, 0},                     /* truncated at the end */
+		{"\xe2\x82", 2, 0},
+		{"\xf0\x9f\x9a", 3, 0},
+		{"\xc3\x28", 2, 0},                 /* bad continuation */
+		{"\xc0\xaf", 2, 0},                 /* overlong */
+		{"\xc1\xbf", 2, 0},
+		{"\xe0\x9f\xbf", 3, 0},
+		{"\xf0\x8f\xbf\xbf", 4, 0},
+		{"\xed\xa0\x80", 3, 0},             /* surrogates */
+		{"\xed\xbf\xbf", 3, 0},
+		{"\xf4\x90\x80\x80", 4, 0},         /* above U+10FFFF */
+		{"\xf5\x80\x80\x80", 4, 0},
+		{"\xff", 1, 0},
+		{"a\x01b", 3, 0},                   /* raw control bytes */
+		{"a\x1f" "b", 3, 0},
+		{"a\0b", 3, 0},                     /* NUL inside the length */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(body_utf8_valid(cases[i].s, cases[i].len) == cases[i].ok,
+			      "body_utf8_valid case %zu gave %d, want %d", i,
+			      body_utf8_valid(cases[i].s, cases[i].len), cases[i].ok);
+	/* only len bytes are read: a bad byte beyond it does not count */
+	ck_assert_int_eq(body_utf8_valid("ab\xff", 2), 1);
+}
+END_TEST
+
+START_TEST(test_nul_escape_refused)
+{
+	/* PostgreSQL text and jsonb cannot hold U+0000: refused anywhere in the body */
+	refused("{\"a\":\"x\\u0000y\"}", strlen("{\"a\":\"x\\u0000y\"}"), 0);
+	refused("{\"\\u0000\":1}", strlen("{\"\\u0000\":1}"), 0);
+	refused("{\"m\":{\"k\":[\"\\u0000\"]}}", strlen("{\"m\":{\"k\":[\"\\u0000\"]}}"), 0);
+
+	/* other escapes of control characters are fine */
+	json_object *o = NULL, *v = NULL;
+	const char *why = NULL;
+	ck_assert_int_eq(parse("{\"a\":\"\\u0001\\u001f\"}", 0, &o, &why), ERR_OK);
+	ck_assert(json_object_object_get_ex(o, "a", &v));
+	ck_assert_int_eq(json_object_get_string_len(v), 2);
+	json_object_put(o);
+}
+END_TEST
+
+START_TEST(test_duplicate_keys)
+{
+	static const char *const dup[] = {
+		"{\"a\":1,\"a\":2}",
+		"{\"name\":\"x\",\"type\":\"road\",\"name\":\"y\"}",
+		"{\"m\":{\"k\":1,\"k\":2}}",
+		"{\"l\":[{\"k\":1,\"k\":1}]}",
+		"{\"a\\\"\":1,\"a\\\"\":2}", /* keys with an escaped quote */
+	};
+	static const char *const fine[] = {
+		"{\"a\":{\"a\":1}}",                   /* same key at another level */
+		"{\"x\":{\"a\":1},\"y\":{\"a\":2}}",     /* in sibling objects */
+		"{\"l\":[{\"a\":1},{\"a\":2}]}",         /* in objects of an array */
+		"{\"a\":\"a\",\"b\":\"a:\"}",            /* values equal to keys */
+		"{\"a\":1,\"A\":2}",                     /* keys are case-sensitive */
+		"{\"a\":[\"a\",\"a\"]}",                 /* array strings are not keys */
+	};
+	for (size_t i = 0; i < sizeof(dup) / sizeof(dup[0]); i++)
+		refused(dup[i], strlen(dup[i]), 0);
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		json_object *o = NULL;
+		const char *why = NULL;
+		err_t rc = parse(fine[i], 0, &o, &why);
+		json_object_put(o);
+		ck_assert_msg(rc == ERR_OK, "[%s] refused: %s", fine[i], why ? why : "");
+	}
+}
+END_TEST
+
+/* ---- limits ---- */
+
+START_TEST(test_depth_limit)
+{
+	size_t len;
+	json_object *o = NULL;
+	const char *why = NULL;
+	char *b;
+
+	/* inside the limit. (json-c counts the innermost scalar as a level too, so
+	 * BODY_MAX_DEPTH nested containers are already refused; BODY_MAX_DEPTH - 1 pass.) */
+	b = nested(BODY_MAX_DEPTH - 1, &len);
+	ck_assert_int_eq(body_parse(b, len, 0, &o, &why), ERR_OK);
+	ck_assert_ptr_nonnull(o);
+	json_object_put(o);
+	free(b);
+
+	/* deeper than the limit */
+	o = NULL;
+	b = nested(BODY_MAX_DEPTH + 1, &len);
+	ck_assert_int_eq(body_parse(b, len, 0, &o, &why), ERR_VALIDATION);
+	free(b);
+	ck_assert_ptr_null(o);
+	ck_assert_str_eq(why, "body nests too deeply");
+
+	/* far deeper: refused the same way, no stack trouble */
+	b = nested(10000, &len);
+	ck_assert_int_eq(body_parse(b, len, 0, &o, &why), ERR_VALIDATION);
+	free(b);
+	ck_assert_ptr_null(o);
+	ck_assert_str_eq(why, "body nests too deeply");
+}
+END_TEST
+
+START_TEST(test_depth_limit_arrays)
+{
+	/* arrays count as nesting too */
+	size_t n = 0, depth = BODY_MAX_DEPTH + 1;
+	char *b = malloc(depth * 2 + 16);
+	json_object *o = NULL;
+	const char *why = NULL;
+
+	ck_assert_ptr_nonnull(b);
+	memcpy(b, "{\"a\":", 5);
+	n = 5;
+	for (size_t i = 1; i < depth; i++)
+		b[n++] = '[';
+	b[n++] = '1';
+	for (size_t i = 1; i < depth; i++)
+		b[n++] = ']';
+	b[n++] = '}';
+	ck_assert_int_eq(body_parse(b, n, 0, &o, &why), ERR_VALIDATION);
+	free(b);
+	ck_assert_ptr_null(o);
+	ck_assert_str_eq(why, "body nests too deeply");
+}
+END_TEST
+
+START_TEST(test_size_limit)
+{
+	json_object *o = NULL, *v = NULL;
+	const char *why = NULL;
+	char *b;
+
+	/* exactly BODY_MAX_BYTES: accepted */
+	b = sized_object(BODY_MAX_BYTES);
+	ck_assert_uint_eq(strlen(b), BODY_MAX_BYTES);
+	ck_assert_int_eq(body_parse(b, BODY_MAX_BYTES, 0, &o, &why), ERR_OK);
+	free(b);
+	ck_assert_ptr_nonnull(o);
+	ck_assert(json_object_object_get_ex(o, "a", &v));
+	ck_assert_int_eq(json_object_get_string_len(v), BODY_MAX_BYTES - 8);
+	json_object_put(o);
+
+	/* one byte more: 413 */
+	o = NULL;
+	b = sized_object(BODY_MAX_BYTES + 1);
+	ck_assert_int_eq(body_parse(b, BODY_MAX_BYTES + 1, 0, &o, &why), ERR_TOO_LARGE);
+	free(b);
+	ck_assert_ptr_null(o);
+	ck_assert_str_eq(why, "body too large");
+
+	/* a large body is too large whatever it holds */
+	o = NULL;
+	b = malloc(BODY_MAX_BYTES * 2);
+	ck_assert_ptr_nonnull(b);
+	memset(b, '[', BODY_MAX_BYTES * 2);
+	ck_assert_int_eq(body_parse(b, BODY_MAX_BYTES * 2, 1, &o, &why), ERR_TOO_LARGE);
+	free(b);
+	ck_assert_ptr_null(o);
+}
+END_TEST
+
+/* ---- Content-Type ---- */
+
+START_TEST(test_json_type)
+{
+	static const char *const yes[] = {
+		"application/json",
+		"application/json; charset=utf-8",
+		"application/json;charset=UTF-8",
+		"Application/JSON",
+		"APPLICATION/JSON; charset=utf-8",
+		" application/json",
+		"application/json ",
+	};
+	static const char *const no[] = {
+		"",
+		"text/plain",
+		"text/json",
+		"application/jsonx",
+		"application/json-patch+json",
+		"application/x-www-form-urlencoded",
+		"multipart/form-data; boundary=x",
+		"application/xml",
+		"application/js",
+		"json",
+		"application/ json",
+	};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		ck_assert_msg(body_is_json_type(yes[i]) == 1, "\"%s\" not taken as JSON", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		ck_assert_msg(body_is_json_type(no[i]) == 0, "\"%s\" taken as JSON", no[i]);
+	ck_assert_int_eq(body_is_json_type(NULL), 0);
+}
+END_TEST
+
+Suite *body_suite(void)
+{
+	Suite *s = suite_create("body");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_test(tc, test_empty_allowed);
+	tcase_add_test(tc, test_empty_not_allowed);
+	tcase_add_test(tc, test_whitespace_only);
+	tcase_add_test(tc, test_object_ok);
+	tcase_add_test(tc, test_object_escapes);
+	tcase_add_test(tc, test_not_object);
+	tcase_add_test(tc, test_not_object_message);
+	tcase_add_test(tc, test_trailing_garbage);
+	tcase_add_test(tc, test_truncated_and_malformed);
+	tcase_add_test(tc, test_invalid_utf8);
+	tcase_add_test(tc, test_invalid_utf8_ranges);
+	tcase_add_test(tc, test_utf8_valid);
+	tcase_add_test(tc, test_nul_escape_refused);
+	tcase_add_test(tc, test_duplicate_keys);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("strict_rfc8259");
+	tcase_add_test(tc, test_nonfinite_literals_refused);
+	tcase_add_test(tc, test_lenient_syntax_refused);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_test(tc, test_depth_limit);
+	tcase_add_test(tc, test_depth_limit_arrays);
+	tcase_add_test(tc, test_size_limit);
+	tcase_add_test(tc, test_json_type);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,29 @@
+/* The unit test driver: every suite in one SRunner. Check's environment variables apply:
+ * CK_FORK=no runs in-process (for valgrind), CK_RUN_SUITE / CK_RUN_CASE pick a subset,
+ * CK_VERBOSITY sets the output. Exits non-zero when any test fails. */
+#include <check.h>
+#include <stdlib.h>
+
+Suite *auth_suite(void);
+Suite *router_suite(void);
+Suite *valid_suite(void);
+Suite *units_suite(void);
+Suite *body_suite(void);
+Suite *routes_doc_suite(void);
+
+int main(void)
+{
+	SRunner *sr = srunner_create(auth_suite());
+	int failed;
+
+	srunner_add_suite(sr, router_suite());
+	srunner_add_suite(sr, valid_suite());
+	srunner_add_suite(sr, units_suite());
+	srunner_add_suite(sr, body_suite());
+	srunner_add_suite(sr, routes_doc_suite());
+	/* Fork mode is left to CK_FORK (the default: fork, so one crash fails one test). */
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
