@@ -25,6 +25,7 @@ err_t db_part_remove(struct ctx *c, const char *bike, const char *part, const ch
 /* 404/403 for a bike and a part, bike first. */
 err_t db_part_assert_pair(struct ctx *c, const char *bike, const char *part) WUR;
 /* Parts installed now on the bike, each with "installation": {id, installed_at}. */
-err_t db_part_on_bike(struct ctx *c, const char *bike, units_unit u, json_object **parts) WUR;
+err_t db_part_on_bike(struct ctx *c, const char *bike, long limit, long offset, units_unit u,
+		      json_object **parts, long *total) WUR;
 
 #endif

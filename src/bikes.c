@@ -151,8 +151,12 @@ static err_t bikes_toggle(struct ctx *c, int activate)
 	if ((rc = routes_body_owned(c, bikes_own, 1, &body)) != ERR_OK)
 		goto out;
 	if (body) {
+		units_unit bu;
 		valid_fields(&v, body, allowed, NULL);
-		if (valid_unit(&v, body, "unit", &u) == VALID_BAD || !valid_ok(&v)) {
+		/* The body's unit, when given, wins over ?unit=. */
+		if (valid_unit(&v, body, "unit", &bu) == VALID_SET)
+			u = bu;
+		if (!valid_ok(&v)) {
 			rc = routes_invalid(c, bikes_own, &v);
 			goto out;
 		}

@@ -58,7 +58,10 @@ static struct db_stmt st_inst_last = {"part_inst_last",
 
 static struct db_stmt st_bike_assert = {"part_bike_assert",
 	"SELECT vehicles.assert_owner('bike', $1)", 1, 0};
-static struct db_stmt st_on_bike = {"part_on_bike", DB_PARTS_INSTALLED("i.bike_id = $1"), 1, 0};
+static struct db_stmt st_on_bike_count = {"part_on_bike_count",
+	"SELECT count(*) FROM vehicles.part_installation WHERE bike_id = $1 AND removed_at IS NULL", 1, 0};
+static struct db_stmt st_on_bike = {"part_on_bike",
+	DB_PARTS_INSTALLED("i.bike_id = $1") " LIMIT $2 OFFSET $3", 3, 0};
 
 static err_t db_part_run1(struct ctx *c, struct db_stmt *st, const char *a, const char *b)
 {
@@ -197,14 +200,23 @@ err_t db_part_remove(struct ctx *c, const char *bike, const char *part, const ch
 	return rc;
 }
 
-err_t db_part_on_bike(struct ctx *c, const char *bike, units_unit u, json_object **parts)
+err_t db_part_on_bike(struct ctx *c, const char *bike, long limit, long offset, units_unit u,
+		      json_object **parts, long *total)
 {
-	struct db_query q[2] = {{&st_bike_assert, {bike}}, {&st_on_bike, {bike}}};
-	err_t rc = ctx_db_run(c, q, 2);
+	char l[24], o[24];
+	struct db_query q[3] = {{&st_bike_assert, {bike}}, {&st_on_bike_count, {bike}},
+				{&st_on_bike, {bike, l, o}}};
+	err_t rc = ERR_INTERNAL;
 
 	*parts = NULL;
-	if (rc == ERR_OK)
-		*parts = db_rows_json(q[1].res, u);
-	db_queries_clear(q, 2);
+	if (snprintf(l, sizeof(l), "%ld", limit) >= (int)sizeof(l) ||
+	    snprintf(o, sizeof(o), "%ld", offset) >= (int)sizeof(o))
+		return rc;
+	rc = ctx_db_run(c, q, 3);
+	if (rc == ERR_OK) {
+		*total = strtol(PQgetvalue(q[1].res, 0, 0), NULL, 10);
+		*parts = db_rows_json(q[2].res, u);
+	}
+	db_queries_clear(q, 3);
 	return rc;
 }

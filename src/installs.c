@@ -62,12 +62,14 @@ err_t installs_list(struct ctx *c)
 	err_t rc;
 	const char *bike;
 	units_unit u;
+	long limit, offset, total = 0;
 
 	if ((rc = routes_path_uuid(c, "bike_id", &bike)) != ERR_OK ||
-	    (rc = routes_query_unit(c, &u)) != ERR_OK)
+	    (rc = routes_query_unit(c, &u)) != ERR_OK ||
+	    (rc = routes_query_page(c, &limit, &offset)) != ERR_OK)
 		return rc;
-	rc = db_part_on_bike(c, bike, u, &c->out);
+	rc = db_part_on_bike(c, bike, limit, offset, u, &c->out, &total);
 	if (rc == ERR_OK)
-		c->total_count = (long)json_object_array_length(c->out);
+		c->total_count = total;
 	return rc;
 }

@@ -49,7 +49,7 @@ static err_t maintenance_create(struct ctx *c, int of_bike)
 	(void)valid_timestamp(&v, body, "performed_at", c->now, VALID_NULLABLE, &at, &epoch);
 	r_cost = valid_number(&v, body, "cost", 0, 1e9, 0, VALID_NULLABLE, &cost);
 	(void)valid_object(&v, body, "metadata", 16384, 0, &meta);
-	if (valid_string(&v, body, other, 36, 36, VALID_NULLABLE, &other_id) == VALID_SET &&
+	if (valid_string(&v, body, other, 0, 100, VALID_NULLABLE, &other_id) == VALID_SET &&
 	    !valid_is_uuid(other_id))
 		valid_add(&v, other, "must be a UUID");
 	if (!valid_ok(&v)) {

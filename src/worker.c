@@ -103,6 +103,8 @@ static void worker_reply(struct ctx *c, FCGX_Request *req, err_t rc)
 		FCGX_FPrintF(req->out, "X-Total-Count: %ld\r\n", c->total_count);
 	if (rc == ERR_METHOD && c->allow[0])
 		FCGX_FPrintF(req->out, "Allow: %s\r\n", c->allow);
+	if (rc == ERR_UNAUTHORIZED)
+		FCGX_PutS("WWW-Authenticate: Bearer\r\n", req->out);
 	if (rc == ERR_RATE_LIMITED)
 		FCGX_FPrintF(req->out, "Retry-After: 60\r\n");
 	FCGX_PutS("\r\n", req->out);

@@ -75,7 +75,8 @@ BEGIN
                                ELSE initial_kilometrage END,
     metadata = CASE WHEN p ? 'metadata' THEN vehicles.jsonb_merge_patch(metadata, p -> 'metadata')
                     ELSE metadata END,
-    updated_at = now()
+    -- An empty patch changes nothing, not even updated_at.
+    updated_at = CASE WHEN p = '{}'::jsonb THEN updated_at ELSE now() END
   WHERE id = p_id
   RETURNING metadata INTO v_meta;
   IF octet_length(v_meta::text) > 16384 THEN

@@ -26,7 +26,8 @@ BEGIN
                                ELSE initial_kilometrage END,
     metadata = CASE WHEN p ? 'metadata' THEN vehicles.jsonb_merge_patch(metadata, p -> 'metadata')
                     ELSE metadata END,
-    updated_at = now()
+    -- An empty patch changes nothing, not even updated_at.
+    updated_at = CASE WHEN p = '{}'::jsonb THEN updated_at ELSE now() END
   WHERE id = p_id
   RETURNING metadata INTO v_meta;
   IF octet_length(v_meta::text) > 16384 THEN
@@ -93,19 +94,20 @@ DECLARE
   v_credit numeric;
 BEGIN
   PERFORM vehicles.lock_bike_part(p_bike, p_part);
+  -- Installation periods of a part never overlap: rides are credited by period. (A bad
+  -- body is a 400 before the state's 409, as everywhere.)
+  SELECT max(removed_at) INTO v_last_end FROM vehicles.part_installation WHERE part_id = p_part;
+  IF v_last_end IS NOT NULL AND v_at < v_last_end THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'installed_at',
+      DETAIL = 'must not be before the end of the part''s previous installation ('
+               || to_char(v_last_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ')';
+  END IF;
   SELECT bike_id INTO v_on FROM vehicles.part_installation
    WHERE part_id = p_part AND removed_at IS NULL;
   IF FOUND THEN
     RAISE EXCEPTION USING ERRCODE = 'VS409',
       MESSAGE = CASE WHEN v_on = p_bike THEN 'part is already installed on this bike'
                      ELSE 'part is installed on another bike; remove it first' END;
-  END IF;
-  -- Installation periods of a part never overlap: rides are credited by period.
-  SELECT max(removed_at) INTO v_last_end FROM vehicles.part_installation WHERE part_id = p_part;
-  IF v_last_end IS NOT NULL AND v_at < v_last_end THEN
-    RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'installed_at',
-      DETAIL = 'must not be before the end of the part''s previous installation ('
-               || to_char(v_last_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ')';
   END IF;
   INSERT INTO vehicles.part_installation (id, part_id, bike_id, installed_at)
   VALUES (p_id, p_part, p_bike, v_at);
