@@ -104,7 +104,7 @@ err_t rides_delete(struct ctx *c)
 	return ERR_OK;
 }
 
-/* A cursor is "<logged_at in microseconds since 1970>.<id>", as next_cursor gives it. */
+/* A cursor is "<logged_at in microseconds since 1970, may be negative>.<id>", as next_cursor gives it. */
 static int rides_cursor(const char *s, char *us, size_t uslen, const char **id)
 {
 	const char *dot = s ? strchr(s, '.') : NULL;
@@ -114,7 +114,8 @@ static int rides_cursor(const char *s, char *us, size_t uslen, const char **id)
 		return -1;
 	memcpy(us, s, (size_t)(dot - s));
 	us[dot - s] = '\0';
-	if (valid_parse_int(us, 0, 253402300799000000L, &n) != 0)
+	/* Rides before 1970 have negative times. */
+	if (valid_parse_int(us[0] == '-' ? us + 1 : us, 0, 253402300799000000L, &n) != 0)
 		return -1;
 	*id = dot + 1;
 	return 0;
