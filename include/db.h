@@ -64,6 +64,12 @@ json_object *db_rows_json(const PGresult *res, units_unit unit);
 int db_bool(const PGresult *res, int row, const char *col);
 const char *db_text(const PGresult *res, int row, const char *col);
 
+/* limit and offset as statement parameters. */
+struct db_page {
+	char limit[24], offset[24];
+};
+int db_page_init(struct db_page *p, long limit, long offset) WUR;
+
 /* A random (version 4) UUID in out; -1 if the kernel gives no randomness. */
 int db_uuid4(char out[37]) WUR;
 

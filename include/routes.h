@@ -23,6 +23,9 @@ err_t routes_query_page(struct ctx *c, long *limit, long *offset) WUR;
 /* Content-Type and JSON object; allow_empty for routes whose body is all optional. */
 err_t routes_body(struct ctx *c, int allow_empty, json_object **out) WUR;
 
+/* The answer of every DELETE: 200 {"success": true, "id": id}. */
+err_t routes_deleted(struct ctx *c, const char *id) WUR;
+
 struct valid;
 /* Checks that the path's resources exist and are the caller's (404/403), from the path. */
 typedef err_t (*routes_owner_fn)(struct ctx *c);

@@ -129,10 +129,7 @@ err_t bikes_delete(struct ctx *c)
 		return rc;
 	if ((rc = db_bike_delete(c, id)) != ERR_OK)
 		return rc;
-	c->out = json_object_new_object();
-	json_object_object_add(c->out, "success", json_object_new_boolean(1));
-	json_object_object_add(c->out, "id", json_object_new_string(id));
-	return ERR_OK;
+	return routes_deleted(c, id);
 }
 
 /* set-active and deactivate: no body or {} (unit may ride along for the answer). */

@@ -135,3 +135,17 @@ err_t ctx_db_run(struct ctx *c, struct db_query *q, size_t n)
 	}
 	return rc;
 }
+
+err_t ctx_db_list(struct ctx *c, struct db_query *q, size_t n, size_t count_i, size_t rows_i,
+		  int unit, json_object **rows, long *total)
+{
+	err_t rc = ctx_db_run(c, q, n);
+
+	*rows = NULL;
+	if (rc == ERR_OK) {
+		*total = strtol(PQgetvalue(q[count_i].res, 0, 0), NULL, 10);
+		*rows = db_rows_json(q[rows_i].res, (units_unit)unit);
+	}
+	db_queries_clear(q, n);
+	return rc;
+}

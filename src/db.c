@@ -486,3 +486,11 @@ int db_uuid4(char out[37])
 		return -1;
 	return 0;
 }
+
+int db_page_init(struct db_page *p, long limit, long offset)
+{
+	int a = snprintf(p->limit, sizeof(p->limit), "%ld", limit);
+	int b = snprintf(p->offset, sizeof(p->offset), "%ld", offset);
+
+	return (a < 0 || (size_t)a >= sizeof(p->limit) || b < 0 || (size_t)b >= sizeof(p->offset)) ? -1 : 0;
+}

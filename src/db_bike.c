@@ -1,4 +1,5 @@
 /* Bike SQL. Writes go through the functions of sql/migrations/004; reads use vehicles.bike_v. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
@@ -117,23 +118,22 @@ out:
 err_t db_bike_list(struct ctx *c, long limit, long offset, int include_parts, units_unit u,
 		   json_object **bikes, long *total)
 {
-	char l[24], o[24];
-	struct db_query q[3] = {{&st_count, {NULL}}, {&st_page, {l, o}}, {&st_page_parts, {l, o}}};
-	size_t n = include_parts ? 3 : 2;
+	struct db_page pg;
+	struct db_query q[3] = {{&st_count, {NULL}}, {&st_page, {pg.limit, pg.offset}},
+				{&st_page_parts, {pg.limit, pg.offset}}};
 	err_t rc = ERR_INTERNAL;
 
 	*bikes = NULL;
-	if (snprintf(l, sizeof(l), "%ld", limit) >= (int)sizeof(l) ||
-	    snprintf(o, sizeof(o), "%ld", offset) >= (int)sizeof(o))
-		goto out;
-	rc = ctx_db_run(c, q, n);
-	if (rc != ERR_OK)
-		goto out;
-	*total = strtol(PQgetvalue(q[0].res, 0, 0), NULL, 10);
-	*bikes = db_rows_json(q[1].res, u);
-	if (include_parts)
+	if (db_page_init(&pg, limit, offset) != 0)
+		return rc;
+	if (!include_parts)
+		return ctx_db_list(c, q, 2, 0, 1, u, bikes, total);
+	rc = ctx_db_run(c, q, 3);
+	if (rc == ERR_OK) {
+		*total = strtol(PQgetvalue(q[0].res, 0, 0), NULL, 10);
+		*bikes = db_rows_json(q[1].res, u);
 		db_bike_attach_parts(*bikes, q[2].res, u);
-out:
+	}
 	db_queries_clear(q, 3);
 	return rc;
 }

@@ -51,21 +51,13 @@ err_t db_maint_list(struct ctx *c, const char *of, const char *id, long limit, l
 		    json_object **recs, long *total)
 {
 	int bike = strcmp(of, "bike") == 0;
-	char l[24], o[24];
+	struct db_page pg;
 	struct db_query q[3] = {{bike ? &st_bike_assert : &st_part_assert, {id}},
 				{bike ? &st_bike_count : &st_part_count, {id}},
-				{bike ? &st_bike_page : &st_part_page, {id, l, o}}};
-	err_t rc = ERR_INTERNAL;
+				{bike ? &st_bike_page : &st_part_page, {id, pg.limit, pg.offset}}};
 
 	*recs = NULL;
-	if (snprintf(l, sizeof(l), "%ld", limit) >= (int)sizeof(l) ||
-	    snprintf(o, sizeof(o), "%ld", offset) >= (int)sizeof(o))
-		return rc;
-	rc = ctx_db_run(c, q, 3);
-	if (rc == ERR_OK) {
-		*total = strtol(PQgetvalue(q[1].res, 0, 0), NULL, 10);
-		*recs = db_rows_json(q[2].res, UNITS_KM);
-	}
-	db_queries_clear(q, 3);
-	return rc;
+	if (db_page_init(&pg, limit, offset) != 0)
+		return ERR_INTERNAL;
+	return ctx_db_list(c, q, 3, 1, 2, UNITS_KM, recs, total);
 }

@@ -144,22 +144,14 @@ err_t db_part_get(struct ctx *c, const char *id, units_unit u, json_object **par
 err_t db_part_list(struct ctx *c, int installed, long limit, long offset, units_unit u,
 		   json_object **parts, long *total)
 {
-	char l[24], o[24];
+	struct db_page pg;
 	const char *inst = installed < 0 ? NULL : installed ? "true" : "false";
-	struct db_query q[2] = {{&st_count, {inst}}, {&st_page, {inst, l, o}}};
-	err_t rc = ERR_INTERNAL;
+	struct db_query q[2] = {{&st_count, {inst}}, {&st_page, {inst, pg.limit, pg.offset}}};
 
 	*parts = NULL;
-	if (snprintf(l, sizeof(l), "%ld", limit) >= (int)sizeof(l) ||
-	    snprintf(o, sizeof(o), "%ld", offset) >= (int)sizeof(o))
-		return rc;
-	rc = ctx_db_run(c, q, 2);
-	if (rc == ERR_OK) {
-		*total = strtol(PQgetvalue(q[0].res, 0, 0), NULL, 10);
-		*parts = db_rows_json(q[1].res, u);
-	}
-	db_queries_clear(q, 2);
-	return rc;
+	if (db_page_init(&pg, limit, offset) != 0)
+		return ERR_INTERNAL;
+	return ctx_db_list(c, q, 2, 0, 1, u, parts, total);
 }
 
 err_t db_part_install(struct ctx *c, const char *bike, const char *part, const char *at,
@@ -203,20 +195,12 @@ err_t db_part_remove(struct ctx *c, const char *bike, const char *part, const ch
 err_t db_part_on_bike(struct ctx *c, const char *bike, long limit, long offset, units_unit u,
 		      json_object **parts, long *total)
 {
-	char l[24], o[24];
+	struct db_page pg;
 	struct db_query q[3] = {{&st_bike_assert, {bike}}, {&st_on_bike_count, {bike}},
-				{&st_on_bike, {bike, l, o}}};
-	err_t rc = ERR_INTERNAL;
+				{&st_on_bike, {bike, pg.limit, pg.offset}}};
 
 	*parts = NULL;
-	if (snprintf(l, sizeof(l), "%ld", limit) >= (int)sizeof(l) ||
-	    snprintf(o, sizeof(o), "%ld", offset) >= (int)sizeof(o))
-		return rc;
-	rc = ctx_db_run(c, q, 3);
-	if (rc == ERR_OK) {
-		*total = strtol(PQgetvalue(q[1].res, 0, 0), NULL, 10);
-		*parts = db_rows_json(q[2].res, u);
-	}
-	db_queries_clear(q, 3);
-	return rc;
+	if (db_page_init(&pg, limit, offset) != 0)
+		return ERR_INTERNAL;
+	return ctx_db_list(c, q, 3, 1, 2, u, parts, total);
 }

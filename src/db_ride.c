@@ -64,17 +64,16 @@ err_t db_ride_history(struct ctx *c, const char *bike, long limit, long offset,
 		      const char *cursor_us, const char *cursor_id, units_unit u, json_object **items,
 		      long *total, char *next_cursor, size_t next_len)
 {
-	char l[24], o[24];
+	struct db_page pg;
 	struct db_query q[3] = {{&st_assert, {bike}}, {&st_count, {bike}},
-				{&st_page, {bike, cursor_us, cursor_id, l, o}}};
+				{&st_page, {bike, cursor_us, cursor_id, pg.limit, pg.offset}}};
 	err_t rc = ERR_INTERNAL;
 	int n;
 
 	*items = NULL;
 	next_cursor[0] = '\0';
 	/* One row more than asked tells whether there is a next page. */
-	if (snprintf(l, sizeof(l), "%ld", limit + 1) >= (int)sizeof(l) ||
-	    snprintf(o, sizeof(o), "%ld", offset) >= (int)sizeof(o))
+	if (db_page_init(&pg, limit + 1, offset) != 0)
 		return rc;
 	if ((rc = ctx_db_run(c, q, 3)) != ERR_OK)
 		goto out;

@@ -106,8 +106,5 @@ err_t parts_delete(struct ctx *c)
 		return rc;
 	if ((rc = db_part_delete(c, id)) != ERR_OK)
 		return rc;
-	c->out = json_object_new_object();
-	json_object_object_add(c->out, "success", json_object_new_boolean(1));
-	json_object_object_add(c->out, "id", json_object_new_string(id));
-	return ERR_OK;
+	return routes_deleted(c, id);
 }

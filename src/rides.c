@@ -98,10 +98,7 @@ err_t rides_delete(struct ctx *c)
 		return rc;
 	if ((rc = db_ride_delete(c, bike, log_id)) != ERR_OK)
 		return rc;
-	c->out = json_object_new_object();
-	json_object_object_add(c->out, "success", json_object_new_boolean(1));
-	json_object_object_add(c->out, "id", json_object_new_string(log_id));
-	return ERR_OK;
+	return routes_deleted(c, log_id);
 }
 
 /* A cursor is "<logged_at in microseconds since 1970, may be negative>.<id>", as next_cursor gives it. */

@@ -185,3 +185,11 @@ err_t routes_invalid(struct ctx *c, routes_owner_fn own, struct valid *v)
 		return rc;
 	return ctx_fail(c, ERR_VALIDATION, NULL, valid_take(v));
 }
+
+err_t routes_deleted(struct ctx *c, const char *id)
+{
+	c->out = json_object_new_object();
+	json_object_object_add(c->out, "success", json_object_new_boolean(1));
+	json_object_object_add(c->out, "id", json_object_new_string(id));
+	return ERR_OK;
+}

@@ -88,7 +88,7 @@ RETURNS uuid
 LANGUAGE plpgsql
 AS $$
 DECLARE
-  v_at timestamptz := coalesce(p_at, now());
+  v_at timestamptz := p_at;
   v_on uuid;
   v_last_end timestamptz;
   v_credit numeric;
@@ -97,6 +97,11 @@ BEGIN
   -- Installation periods of a part never overlap: rides are credited by period. (A bad
   -- body is a 400 before the state's 409, as everywhere.)
   SELECT max(removed_at) INTO v_last_end FROM vehicles.part_installation WHERE part_id = p_part;
+  -- "Now" is when we hold the locks, not when the transaction began: a removal we waited
+  -- for may have ended the previous installation after our start.
+  IF v_at IS NULL THEN
+    v_at := greatest(clock_timestamp(), v_last_end);
+  END IF;
   IF v_last_end IS NOT NULL AND v_at < v_last_end THEN
     RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'installed_at',
       DETAIL = 'must not be before the end of the part''s previous installation ('
@@ -136,7 +141,7 @@ CREATE FUNCTION vehicles.part_remove(p_bike uuid, p_part uuid, p_at timestamptz)
 LANGUAGE plpgsql
 AS $$
 DECLARE
-  v_at timestamptz := coalesce(p_at, now());
+  v_at timestamptz := p_at;
   v_inst vehicles.part_installation;
   v_back numeric;
 BEGIN
@@ -146,8 +151,10 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION USING ERRCODE = 'VS409', MESSAGE = 'part is not installed on this bike';
   END IF;
-  IF p_at IS NULL AND v_at < v_inst.installed_at THEN
-    v_at := v_inst.installed_at; -- installed a moment "in the future" (clock skew window)
+  IF v_at IS NULL THEN
+    -- Now, once the locks are ours; never before the installation (which may be up to five
+    -- minutes "in the future", the clock-skew allowance).
+    v_at := greatest(clock_timestamp(), v_inst.installed_at);
   END IF;
   IF v_at < v_inst.installed_at THEN
     RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'removed_at',

@@ -1,5 +1,41 @@
 -- Rides (kilometrage log), their credits to parts, corrections, and the invariant check.
 
+-- Credits a ride to every part that was on its bike at logged_at (installed at or before
+-- it, not removed by then), whoever owns the part now: a part the seller took off before a
+-- sale still rode the kilometres the buyer backdates to that time. Security definer for that
+-- reason only; the caller must own the ride's bike. Idempotent (one credit per ride and part).
+CREATE FUNCTION vehicles.credit_ride(p_log uuid) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
+AS $$
+DECLARE
+  v_log vehicles.kilometrage_log;
+BEGIN
+  SELECT l.* INTO v_log FROM vehicles.kilometrage_log l
+    JOIN vehicles.user_bike b ON b.id = l.bike_id AND b.user_id = auth.uid()
+   WHERE l.id = p_log;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS404', MESSAGE = 'Kilometrage entry not found';
+  END IF;
+  WITH on_bike AS (
+    SELECT i.part_id FROM vehicles.part_installation i
+     WHERE i.bike_id = v_log.bike_id AND i.installed_at <= v_log.logged_at
+       AND (i.removed_at IS NULL OR i.removed_at > v_log.logged_at)
+     ORDER BY i.part_id -- lock parts in one order
+  ), credited AS (
+    INSERT INTO vehicles.kilometrage_credit (log_id, part_id, distance)
+    SELECT p_log, part_id, v_log.distance FROM on_bike
+    ON CONFLICT DO NOTHING
+    RETURNING part_id
+  )
+  UPDATE vehicles.user_part p
+     SET total_kilometrage = total_kilometrage + v_log.distance, updated_at = now()
+    FROM credited c
+   WHERE p.id = c.part_id;
+END
+$$;
+REVOKE ALL ON FUNCTION vehicles.credit_ride(uuid) FROM PUBLIC, anon;
+GRANT EXECUTE ON FUNCTION vehicles.credit_ride(uuid) TO authenticated, service_role;
+
 -- Logs a ride in one transaction: the bike's total, the log entry, a credit to every part
 -- that was on the bike at p_at, and those parts' totals. With an Idempotency-Key the first
 -- answer is kept and a retry gets it back without changing anything. Returns
@@ -49,20 +85,7 @@ BEGIN
   INSERT INTO vehicles.kilometrage_log (id, bike_id, user_id, distance, logged_at, notes)
   VALUES (p_id, p_bike, auth.uid(), p_distance, v_at, p_notes);
 
-  -- The parts on the bike at v_at: installed at or before it, not removed by then.
-  WITH on_bike AS (
-    SELECT i.part_id FROM vehicles.part_installation i
-     WHERE i.bike_id = p_bike AND i.installed_at <= v_at
-       AND (i.removed_at IS NULL OR i.removed_at > v_at)
-  ), credited AS (
-    INSERT INTO vehicles.kilometrage_credit (log_id, part_id, distance)
-    SELECT p_id, part_id, p_distance FROM on_bike
-    RETURNING part_id
-  )
-  UPDATE vehicles.user_part p
-     SET total_kilometrage = total_kilometrage + p_distance, updated_at = now()
-    FROM credited c
-   WHERE p.id = c.part_id;
+  PERFORM vehicles.credit_ride(p_id);
 
   v_body := jsonb_build_object(
     'bike', (SELECT to_jsonb(b) FROM vehicles.bike_v b WHERE b.id = p_bike),
