@@ -1,8 +1,9 @@
 """Install, remove, and the parts on a bike (api-notes "Parts and installations")."""
 import pytest
 
-from flows import (DAY, HOUR, MIN, bike_of, check_invariant, install, new_part, open_installations,
+from flows import (DAY, HOUR, MIN, bike_of, install, maint, new_part, open_installations,
                    part_of, remove, ride, ts, ts_offset)
+from flows import check_invariant  # noqa: F401 (fixtures)
 from support import (RFC3339_UTC, UUID_RE, assert_error, assert_status, describe, parse_ts,
                      random_uuid)
 
@@ -308,7 +309,14 @@ def test_deleting_a_bike_closes_its_installations(db, api, create_bike):
     install(api, b, p, at=ts(-1 * DAY))
     install(api, b, q)
     ride(api, b, 25)
+    with_part = maint(api, "bike", b, description="chain", part_id=p["id"])
+    maint(api, "bike", b, description="bike only")
     assert_status(api.delete(f"/api/bikes/{b['id']}"), 200)
+    # Bike-only maintenance went with the bike; the record naming the part stays with it.
+    pm = assert_status(api.get(f"/api/parts/{p['id']}/maintenance"), 200)
+    assert [m["id"] for m in pm] == [with_part["id"]] and pm[0]["bike_id"] is None
+    assert db.query("SELECT count(*) FROM vehicles.maintenance_record WHERE bike_id = %s",
+                    (b["id"],)) == [(0,)]
     for part in (p, q):
         got = part_of(api, part)
         assert got["current_bike_id"] is None, got

@@ -2,8 +2,9 @@
 (api-notes "Maintenance and statistics")."""
 import pytest
 
-from flows import (DAY, HOUR, MIN, check_invariant, install, maint, new_part, remove, ride, ts,
+from flows import (DAY, HOUR, MIN, install, maint, new_part, remove, ride, ts,
                    utc_date)
+from flows import check_invariant  # noqa: F401 (fixtures)
 from support import (RFC3339_UTC, UUID_RE, assert_error, assert_status, describe, parse_ts,
                      random_uuid)
 

@@ -1,13 +1,16 @@
 """Parts: POST/GET/PATCH/DELETE /api/parts (api-notes "Parts and installations")."""
 import pytest
 
-from flows import install, maint, new_part, part_of, remove, ride, ts, DAY
+from flows import DAY, install, maint, new_part, part_of, remove, ride, ts
+from flows import check_invariant  # noqa: F401 (fixtures)
 from support import (RFC3339_UTC, UUID_RE, assert_error, assert_status, describe, is_number,
                      random_uuid)
 
 PART_TYPES = ["chain", "tires", "brake_pads", "cassette", "derailleur", "crankset", "saddle",
               "handlebar", "pedals", "other"]
 MALFORMED_IDS = ["not-a-uuid", "123", "00000000-0000-4000-8000-00000000000g"]
+
+pytestmark = pytest.mark.usefixtures("check_invariant")
 
 
 # ---- create ----------------------------------------------------------------------------

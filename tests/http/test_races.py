@@ -6,8 +6,9 @@ import random
 
 import pytest
 
-from flows import (HOUR, MIN, Api, check_consistency, check_invariant, install, new_bike, new_part,
-                   open_installations, part_km, remove, ride, run_parallel, ts)
+from flows import (HOUR, MIN, Api, install, new_bike, new_part,
+                   open_installations, part_km, remove, run_parallel, ts)
+from flows import check_invariant, check_consistency  # noqa: F401 (fixtures)
 from support import assert_status, describe, parse_ts
 
 pytestmark = pytest.mark.usefixtures("check_invariant", "check_consistency")

@@ -2,9 +2,10 @@
 (api-notes "Ownership transfer", "Internal routes")."""
 import pytest
 
-from flows import (DAY, HOUR, bike_km, bike_of, check_invariant, install, maint, new_part,
+from flows import (DAY, HOUR, bike_km, bike_of, install, maint, new_part,
                    part_km, part_of, remove, ride, service_token, ts)
-from support import (RFC3339_UTC, assert_error, assert_status, describe, parse_ts, random_uuid,
+from flows import check_invariant  # noqa: F401 (fixtures)
+from support import (assert_error, assert_status, describe, parse_ts, random_uuid,
                      user_token)
 
 pytestmark = pytest.mark.usefixtures("check_invariant")
@@ -293,7 +294,7 @@ def test_internal_summary(user, api, client, create_bike):
     ride(api, serviced, 10)
     fine = create_bike(api, name="fine", metadata={"maintenance_interval_km": 1000})
     ride(api, fine, 10.5, unit="mi")  # 16.898 km
-    loose = new_part(api, name="loose worn", metadata={"replacement_threshold_km": 1},
+    new_part(api, name="loose worn", metadata={"replacement_threshold_km": 1},
                      initial_kilometrage=5)  # past its threshold, but on no bike
     svc = client(service_token())
     r = svc.get(_summary_path(user.id))
