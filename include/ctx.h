@@ -26,6 +26,7 @@ struct ctx {
 	size_t body_len;
 	char *query_buf; /* owned copy of QUERY_STRING, decoded in place into query[] */
 	int nquery;
+	int query_overflow; /* more than CTX_QUERY_MAX parameters: refused, not truncated */
 	struct {
 		const char *name;
 		const char *value;

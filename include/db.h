@@ -58,6 +58,9 @@ json_object *db_row_json(const PGresult *res, int row, units_unit unit);
 /* A JSON document built by our SQL (to_jsonb, distances in km) made into API shape in place:
  * distance keys converted to unit, "..._at" times from +00:00 to Z, "unit" added beside. */
 void db_json_api(json_object *o, units_unit unit);
+/* Parses JSON text our SQL produced. Deeper than request bodies may nest, because the
+ * database wraps a client's metadata in more levels (ride answer: body.bike.metadata). */
+json_object *db_json_parse(const char *text);
 /* All rows as an array of objects. */
 json_object *db_rows_json(const PGresult *res, units_unit unit);
 /* 1 when the column named col of row is true. */

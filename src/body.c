@@ -1,5 +1,7 @@
 /* Body parsing: json-c's strict tokener, a depth limit against stack abuse, UTF-8 checked. */
 #include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -58,6 +60,7 @@ int body_utf8_valid(const char *buf, size_t len)
 struct body_scan {
 	const char *p, *end;
 	const char *why; /* set on the first error */
+	size_t keys;     /* keys seen in all objects: json-c must end up with as many */
 };
 
 static int body_value(struct body_scan *s, int depth);
@@ -112,8 +115,15 @@ static int body_digits(struct body_scan *s)
 	return s->p > start ? 0 : body_fail(s, "body is not valid JSON");
 }
 
+/*
+ * Numbers PostgreSQL or json-c cannot keep as written are refused rather than changed:
+ * json-c clamps integers beyond 64 bits, and jsonb refuses huge exponents.
+ */
 static int body_number(struct body_scan *s)
 {
+	const char *start = s->p;
+	int plain = 1;
+
 	if (*s->p == '-')
 		s->p++;
 	if (s->p < s->end && *s->p == '0')
@@ -122,15 +132,50 @@ static int body_number(struct body_scan *s)
 		return -1;
 	if (s->p < s->end && *s->p == '.') {
 		s->p++;
+		plain = 0;
 		if (body_digits(s) != 0)
 			return -1;
 	}
 	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+		const char *digits;
 		s->p++;
+		plain = 0;
 		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
 			s->p++;
+		digits = s->p;
 		if (body_digits(s) != 0)
 			return -1;
+		if (s->p - digits > 4)
+			return body_fail(s, "body has a number out of range");
+	}
+	if (!plain) {
+		/* jsonb prints 1e20 as 100000000000000000000, which json-c would then clamp on the
+		 * way back out: keep non-integer notation below the 64-bit integer range. */
+		char buf[512];
+		size_t n = (size_t)(s->p - start);
+
+		if (n >= sizeof(buf))
+			return body_fail(s, "body has a number out of range");
+		memcpy(buf, start, n);
+		buf[n] = '\0';
+		if (fabs(strtod(buf, NULL)) >= 1e19)
+			return body_fail(s, "body has a number out of range");
+	} else {
+		char buf[32];
+		size_t n = (size_t)(s->p - start);
+		char *end;
+
+		if (n >= sizeof(buf))
+			return body_fail(s, "body has a number out of range");
+		memcpy(buf, start, n);
+		buf[n] = '\0';
+		errno = 0;
+		if (buf[0] == '-')
+			(void)strtoll(buf, &end, 10);
+		else
+			(void)strtoull(buf, &end, 10);
+		if (errno == ERANGE)
+			return body_fail(s, "body has a number out of range");
 	}
 	return 0;
 }
@@ -189,6 +234,7 @@ static int body_object(struct body_scan *s, int depth)
 			keys = grown;
 		}
 		keys[nkeys++] = (struct body_key){start, len};
+		s->keys++;
 		body_ws(s);
 		if (s->p >= s->end || *s->p != ':') {
 			body_fail(s, "body is not valid JSON");
@@ -267,23 +313,44 @@ static int body_value(struct body_scan *s, int depth)
 	}
 }
 
-/* 0 when buf is one syntactically valid JSON text; else -1 with *why. */
-static int body_syntax(const char *buf, size_t len, const char **why)
+/* 0 when buf is one syntactically valid JSON text (*keys: its object keys); else -1, *why. */
+static int body_syntax(const char *buf, size_t len, size_t *keys, const char **why)
 {
-	struct body_scan s = {buf, buf + len, NULL};
+	struct body_scan s = {buf, buf + len, NULL, 0};
 
 	if (body_value(&s, 0) == 0) {
 		body_ws(&s);
-		if (s.p == s.end)
+		if (s.p == s.end) {
+			*keys = s.keys;
 			return 0;
+		}
 		body_fail(&s, "body is not valid JSON");
 	}
 	*why = s.why;
 	return -1;
 }
 
+/* Keys json-c kept; fewer than were sent means two spelled one key differently ("n\u0061me"). */
+static size_t body_count_keys(json_object *o)
+{
+	size_t n = 0;
+
+	if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			n += body_count_keys(json_object_array_get_idx(o, i));
+	} else if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, key, val)
+		{
+			(void)key;
+			n += 1 + body_count_keys(val);
+		}
+	}
+	return n;
+}
+
 err_t body_parse(const char *buf, size_t len, int allow_empty, json_object **out, const char **why)
 {
+	size_t keys = 0;
 	json_tokener *tok = NULL;
 	json_object *obj = NULL;
 	err_t rc = ERR_VALIDATION;
@@ -313,7 +380,7 @@ err_t body_parse(const char *buf, size_t len, int allow_empty, json_object **out
 		*why = "body must not contain \\u0000";
 		goto out;
 	}
-	if (body_syntax(buf, len, why) != 0)
+	if (body_syntax(buf, len, &keys, why) != 0)
 		goto out;
 	tok = json_tokener_new_ex(BODY_MAX_DEPTH);
 	if (tok == NULL) {
@@ -336,6 +403,10 @@ err_t body_parse(const char *buf, size_t len, int allow_empty, json_object **out
 		}
 	if (!json_object_is_type(obj, json_type_object))
 		goto out;
+	if (body_count_keys(obj) != keys) {
+		*why = "body has a duplicate key";
+		goto out;
+	}
 
 
 	*out = obj;

@@ -68,8 +68,11 @@ void ctx_parse_query(struct ctx *c, const char *qs)
 	c->query_buf = strdup(qs);
 	if (c->query_buf == NULL)
 		return;
-	for (p = strtok_r(c->query_buf, "&", &save); p && c->nquery < CTX_QUERY_MAX;
-	     p = strtok_r(NULL, "&", &save)) {
+	for (p = strtok_r(c->query_buf, "&", &save); p; p = strtok_r(NULL, "&", &save)) {
+		if (c->nquery == CTX_QUERY_MAX) {
+			c->query_overflow = 1;
+			break;
+		}
 		char *eq = strchr(p, '=');
 		if (eq)
 			*eq++ = '\0';

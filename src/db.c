@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "body.h"
 #include "db.h"
 
 struct db_conn {
 	PGconn *pg;
 	char *conninfo;
 	unsigned gen; /* bumped on every new connection; prepared statements are per connection */
+	int stale;    /* reconnect before the next request (prepared plans went stale) */
 	char last_message[64];
 	char last_detail[256];
 };
@@ -62,8 +64,12 @@ void db_close(struct db_conn *db)
 
 static int db_connect(struct db_conn *db, const struct log_ctx *log)
 {
-	const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-	const char *vals[] = {db->conninfo, "3", "vehicle-worker", NULL};
+	/* Keepalives and a TCP user timeout: a half-open connection to a vanished server must
+	 * fail within about 30 s, not block a worker forever (Unix sockets ignore them). */
+	const char *keys[] = {"dbname", "connect_timeout", "application_name", "keepalives",
+			      "keepalives_idle", "keepalives_interval", "keepalives_count",
+			      "tcp_user_timeout", NULL};
+	const char *vals[] = {db->conninfo, "3", "vehicle-worker", "1", "10", "5", "3", "30000", NULL};
 	PGresult *r;
 
 	db_drop(db);
@@ -97,17 +103,15 @@ static int db_connect(struct db_conn *db, const struct log_ctx *log)
  */
 static int db_ensure(struct db_conn *db, const struct log_ctx *log)
 {
-	if (db->pg && PQstatus(db->pg) == CONNECTION_OK) {
+	if (db->pg && PQstatus(db->pg) == CONNECTION_OK && !db->stale) {
 		struct pollfd pfd = {.fd = PQsocket(db->pg), .events = POLLIN};
-		if (poll(&pfd, 1, 0) > 0) {
-			if (!PQconsumeInput(db->pg) || PQstatus(db->pg) != CONNECTION_OK)
-				log_warn(log, "database connection lost while idle; reconnecting");
-			else
-				return 0;
-		} else {
+		/* Idle, we expect nothing (no LISTEN): anything readable is the server's goodbye
+		 * (admin shutdown, restart, failover) or EOF. PQconsumeInput would only buffer it. */
+		if (poll(&pfd, 1, 0) == 0)
 			return 0;
-		}
+		log_warn(log, "database connection closed while idle; reconnecting");
 	}
+	db->stale = 0;
 	return db_connect(db, log);
 }
 
@@ -138,6 +142,15 @@ static err_t db_map_error(struct db_conn *db, const PGresult *r, const struct lo
 	    strcmp(state, "55P03") == 0) {
 		log_warn(log, "conflict sqlstate=%s: %s", state, msg ? msg : "");
 		return ERR_CONFLICT;
+	}
+	if (strncmp(state, "22", 2) == 0) {
+		/* Data exceptions come from client values our checks let through. */
+		log_warn(log, "data exception sqlstate=%s: %s", state, msg ? msg : "");
+		return ERR_VALIDATION;
+	}
+	if (strcmp(state, "0A000") == 0 || strcmp(state, "26000") == 0) {
+		/* A prepared statement outlived a schema change: start afresh next time. */
+		db->stale = 1;
 	}
 	if (strcmp(state, "42501") == 0) {
 		log_warn(log, "row-level security refused sqlstate=%s: %s", state, msg ? msg : "");
@@ -234,10 +247,25 @@ static err_t db_run_once(struct db_conn *db, const struct db_as *as, struct db_q
 		if (broken)
 			break;
 	}
-	if (!broken) {
+	/* Then the Sync. An error at the implicit COMMIT arrives just before it. */
+	for (int guard = 0; !broken; guard++) {
 		PGresult *r = PQgetResult(db->pg);
-		if (r == NULL || PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+		ExecStatusType s = r ? PQresultStatus(r) : PGRES_EMPTY_QUERY;
+
+		if (r == NULL && guard > 0 && guard < 4)
+			continue; /* the NULL that ends the commit error's results */
+		if (r == NULL || guard >= 4) {
 			broken = 1;
+		} else if (s == PGRES_FATAL_ERROR) {
+			if (rc == ERR_OK) {
+				const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+				*retry = state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
+				rc = db_map_error(db, r, log);
+			}
+		} else if (s == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			break;
+		}
 		PQclear(r);
 	}
 	if (broken || !PQexitPipelineMode(db->pg))
@@ -349,6 +377,22 @@ static void db_put(json_object *o, const char *name, json_object *j)
 	json_object_object_add(sub, dot + 1, j);
 }
 
+json_object *db_json_parse(const char *text)
+{
+	json_tokener *tok = json_tokener_new_ex(BODY_MAX_DEPTH + 32);
+	json_object *o;
+
+	if (tok == NULL)
+		return NULL;
+	o = json_tokener_parse_ex(tok, text, (int)strlen(text));
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
 json_object *db_row_json(const PGresult *res, int row, units_unit unit)
 {
 	json_object *o = json_object_new_object();
@@ -387,7 +431,7 @@ json_object *db_row_json(const PGresult *res, int row, units_unit unit)
 			break;
 		case DB_OID_JSON:
 		case DB_OID_JSONB:
-			j = json_tokener_parse(v);
+			j = db_json_parse(v);
 			break;
 		case DB_OID_TIMESTAMPTZ:
 			j = db_rfc3339(v);

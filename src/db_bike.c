@@ -55,12 +55,12 @@ void db_bike_attach_parts(json_object *bikes, const PGresult *parts, units_unit 
 	size_t n = json_object_array_length(bikes);
 
 	for (size_t i = 0; i < n; i++) {
-		json_object *bike = json_object_array_get_idx(bikes, i), *id;
-		json_object *arr = json_object_new_array();
+		json_object *bike = json_object_array_get_idx(bikes, i), *id, *arr;
 		const char *bike_id;
 
 		if (!json_object_object_get_ex(bike, "id", &id))
 			continue;
+		arr = json_object_new_array();
 		bike_id = json_object_get_string(id);
 		for (int r = 0; parts && r < PQntuples(parts); r++) {
 			const char *on = db_text(parts, r, "current_bike_id");

@@ -54,7 +54,8 @@ static struct db_stmt st_inst_one = {"part_inst_one",
 /* The installation the removal just closed: the part's latest on that bike. */
 static struct db_stmt st_inst_last = {"part_inst_last",
 	"SELECT " DB_INST_COLS " FROM vehicles.part_installation i"
-	" WHERE i.part_id = $2 AND i.bike_id = $1 ORDER BY i.installed_at DESC LIMIT 1", 2, 0};
+	" WHERE i.part_id = $2 AND i.bike_id = $1 ORDER BY i.installed_at DESC, i.created_at DESC"
+	" LIMIT 1", 2, 0};
 
 static struct db_stmt st_bike_assert = {"part_bike_assert",
 	"SELECT vehicles.assert_owner('bike', $1)", 1, 0};

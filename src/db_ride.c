@@ -37,7 +37,7 @@ err_t db_ride_log(struct ctx *c, const struct db_ride *r, units_unit u, json_obj
 	if ((rc = ctx_db_run(c, q, 1)) != ERR_OK)
 		goto out;
 	rc = ERR_INTERNAL;
-	res = json_tokener_parse(PQgetvalue(q[0].res, 0, 0));
+	res = db_json_parse(PQgetvalue(q[0].res, 0, 0));
 	if (!json_object_object_get_ex(res, "body", &body) || !json_object_is_type(body, json_type_object))
 		goto out;
 	*replayed = json_object_object_get_ex(res, "replayed", &flag) && json_object_get_boolean(flag);

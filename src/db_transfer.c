@@ -32,7 +32,7 @@ err_t db_transfer_run(struct ctx *c, const char *of, const char *id, const char 
 
 	*out = NULL;
 	if (rc == ERR_OK) {
-		*out = json_tokener_parse(PQgetvalue(q[0].res, 0, 0));
+		*out = db_json_parse(PQgetvalue(q[0].res, 0, 0));
 		if (*out == NULL)
 			rc = ERR_INTERNAL;
 		else

@@ -111,8 +111,9 @@ static int rides_cursor(const char *s, char *us, size_t uslen, const char **id)
 		return -1;
 	memcpy(us, s, (size_t)(dot - s));
 	us[dot - s] = '\0';
-	/* Rides before 1970 have negative times. */
-	if (valid_parse_int(us[0] == '-' ? us + 1 : us, 0, 253402300799000000L, &n) != 0)
+	/* Rides before 1970 have negative times; none is before 1900 (valid_timestamp). */
+	if (valid_parse_int(us[0] == '-' ? us + 1 : us, 0, us[0] == '-' ? 2208988800000000L : 253402300799000000L,
+			    &n) != 0)
 		return -1;
 	*id = dot + 1;
 	return 0;

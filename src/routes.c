@@ -101,6 +101,8 @@ err_t routes_dispatch(struct ctx *c)
 		if (rc != ERR_OK)
 			return rc;
 	}
+	if (c->query_overflow)
+		return ctx_fail_field(c, "query", "too many query parameters");
 	return c->route->handler(c);
 }
 
@@ -170,9 +172,14 @@ err_t routes_body_owned(struct ctx *c, routes_owner_fn own, int allow_empty, jso
 	err_t rc = routes_body(c, allow_empty, out);
 
 	if ((rc == ERR_VALIDATION || rc == ERR_MEDIA_TYPE || rc == ERR_TOO_LARGE) && own) {
-		err_t owned = own(c);
+		const char *why = c->err_msg;
+		err_t owned;
+
+		c->err_msg = NULL; /* the body's reason must not label the ownership answer */
+		owned = own(c);
 		if (owned != ERR_OK)
 			return owned;
+		c->err_msg = why;
 	}
 	return rc;
 }

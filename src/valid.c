@@ -290,8 +290,9 @@ int valid_parse_timestamp(const char *s, double *epoch)
 		p++;
 	} else if (*p == '+' || *p == '-') {
 		sign = *p == '-' ? -1 : 1;
+		/* PostgreSQL takes offsets up to 15:59; real ones stop at 14:00. */
 		if (valid_digits(p + 1, 2, &oh) || p[3] != ':' || valid_digits(p + 4, 2, &om) ||
-		    oh > 23 || om > 59)
+		    oh > 15 || om > 59)
 			return -1;
 		p += 6;
 	} else {

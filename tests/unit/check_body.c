@@ -398,6 +398,7 @@ START_TEST(test_duplicate_keys)
 		"{\"m\":{\"k\":1,\"k\":2}}",
 		"{\"l\":[{\"k\":1,\"k\":1}]}",
 		"{\"a\\\"\":1,\"a\\\"\":2}", /* keys with an escaped quote */
+		"{\"name\":\"a\",\"n\\u0061me\":\"b\"}", /* one key spelled two ways */
 	};
 	static const char *const fine[] = {
 		"{\"a\":{\"a\":1}}",                   /* same key at another level */
@@ -409,6 +410,34 @@ START_TEST(test_duplicate_keys)
 	};
 	for (size_t i = 0; i < sizeof(dup) / sizeof(dup[0]); i++)
 		refused(dup[i], strlen(dup[i]), 0);
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		json_object *o = NULL;
+		const char *why = NULL;
+		err_t rc = parse(fine[i], 0, &o, &why);
+		json_object_put(o);
+		ck_assert_msg(rc == ERR_OK, "[%s] refused: %s", fine[i], why ? why : "");
+	}
+}
+END_TEST
+
+/* Numbers json-c or jsonb would not keep as written are refused, not changed. */
+START_TEST(test_number_range)
+{
+	static const char *const bad[] = {
+		"{\"m\":123456789012345678901234567890}", /* json-c would clamp it */
+		"{\"m\":-9223372036854775809}",           /* below int64 */
+		"{\"m\":18446744073709551616}",           /* above uint64 */
+		"{\"m\":1e20}",                           /* jsonb prints it as a 21-digit integer */
+		"{\"m\":-2.5e19}",
+		"{\"m\":1e99999}",                        /* exponent beyond numeric */
+	};
+	static const char *const fine[] = {
+		"{\"m\":9223372036854775807}", "{\"m\":-9223372036854775808}",
+		"{\"m\":18446744073709551615}", "{\"m\":1.5e18}", "{\"m\":1e-300}",
+		"{\"m\":0.1}", "{\"m\":-0}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		refused(bad[i], strlen(bad[i]), 0);
 	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
 		json_object *o = NULL;
 		const char *why = NULL;
@@ -565,6 +594,7 @@ Suite *body_suite(void)
 	tcase_add_test(tc, test_utf8_valid);
 	tcase_add_test(tc, test_nul_escape_refused);
 	tcase_add_test(tc, test_duplicate_keys);
+	tcase_add_test(tc, test_number_range);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("strict_rfc8259");
