@@ -53,6 +53,12 @@ DECLARE
 BEGIN
   PERFORM vehicles.assert_owner('bike', p_bike);
   IF p_key IS NOT NULL THEN
+    -- Keys live at least 24 hours; now and then a keyed ride clears the caller's keys
+    -- older than 48, so the table cleans itself without a scheduler.
+    IF random() < 0.01 THEN
+      DELETE FROM vehicles.idempotency_key
+       WHERE user_id = auth.uid() AND created_at < now() - interval '48 hours';
+    END IF;
     -- A concurrent retry with the same key waits here for the first to commit.
     INSERT INTO vehicles.idempotency_key (user_id, key, request_hash, response)
     VALUES (auth.uid(), p_key, v_hash, 'null'::jsonb)
@@ -213,7 +219,8 @@ GRANT EXECUTE ON FUNCTION vehicles.km_since_maintenance(uuid) TO authenticated, 
 GRANT EXECUTE ON FUNCTION vehicles.log_ride(uuid, uuid, numeric, timestamptz, text, text, text),
   vehicles.maintenance_create(uuid, uuid, uuid, jsonb) TO authenticated, service_role;
 
--- Idempotency keys are kept 24 hours at least; older ones are swept as rides come in.
+-- Idempotency keys are kept 24 hours at least. log_ride clears each user's old keys as
+-- they ride; this sweeps everyone's (operators, or a pg_cron job).
 CREATE FUNCTION vehicles.idempotency_sweep() RETURNS integer
 LANGUAGE sql SECURITY DEFINER SET search_path = ''
 AS $$
