@@ -65,6 +65,8 @@ struct db_query;
 /* Runs queries as one transaction under the caller's identity (role and claims of the
  * token, as PostgREST does), turning errors raised by our SQL into the reply's error. */
 err_t ctx_db_run(struct ctx *c, struct db_query *q, size_t n) WUR;
+/* ctx_db_run for one object: the last query's only row, as *row; no row is ERR_NOT_FOUND. */
+err_t ctx_db_one(struct ctx *c, struct db_query *q, size_t n, int unit, json_object **row) WUR;
 /* ctx_db_run for a list: q[count_i] answers count(*), q[rows_i] the page, as *rows. */
 err_t ctx_db_list(struct ctx *c, struct db_query *q, size_t n, size_t count_i, size_t rows_i,
 		  int unit, json_object **rows, long *total) WUR;

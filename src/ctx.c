@@ -152,3 +152,18 @@ err_t ctx_db_list(struct ctx *c, struct db_query *q, size_t n, size_t count_i, s
 	db_queries_clear(q, n);
 	return rc;
 }
+
+err_t ctx_db_one(struct ctx *c, struct db_query *q, size_t n, int unit, json_object **row)
+{
+	err_t rc = ctx_db_run(c, q, n);
+
+	*row = NULL;
+	if (rc == ERR_OK) {
+		if (PQntuples(q[n - 1].res) == 1)
+			*row = db_row_json(q[n - 1].res, 0, (units_unit)unit);
+		else
+			rc = ERR_NOT_FOUND;
+	}
+	db_queries_clear(q, n);
+	return rc;
+}

@@ -45,7 +45,7 @@ static struct db_stmt st_active_parts = {"bike_active_parts",
 	DB_PARTS_INSTALLED("i.bike_id = (SELECT active_bike_id FROM public.user_settings"
 			   " WHERE user_id = auth.uid())"), 0, 0};
 
-static struct db_stmt st_update = {"bike_update", "SELECT vehicles.bike_update($1, $2::jsonb)", 2, 0};
+static struct db_stmt st_update = {"bike_update", "SELECT vehicles.gear_update('bike', $1, $2::jsonb)", 2, 0};
 static struct db_stmt st_delete = {"bike_delete", "SELECT vehicles.bike_delete($1)", 1, 0};
 static struct db_stmt st_set_active = {"bike_set_active", "SELECT vehicles.bike_set_active($1)", 1, 0};
 static struct db_stmt st_deactivate = {"bike_deactivate", "SELECT vehicles.bike_deactivate($1)", 1, 0};

@@ -31,20 +31,11 @@ err_t db_maint_create(struct ctx *c, const char *bike, const char *part, const c
 {
 	char id[37];
 	struct db_query q[2] = {{&st_create, {id, bike, part, fields}}, {&st_one, {id}}};
-	err_t rc;
 
 	*rec = NULL;
 	if (db_uuid4(id) != 0)
 		return ERR_INTERNAL;
-	rc = ctx_db_run(c, q, 2);
-	if (rc == ERR_OK) {
-		if (PQntuples(q[1].res) == 1)
-			*rec = db_row_json(q[1].res, 0, UNITS_KM);
-		else
-			rc = ERR_INTERNAL;
-	}
-	db_queries_clear(q, 2);
-	return rc;
+	return ctx_db_one(c, q, 2, UNITS_KM, rec);
 }
 
 err_t db_maint_list(struct ctx *c, const char *of, const char *id, long limit, long offset,

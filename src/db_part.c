@@ -42,7 +42,7 @@ static struct db_stmt st_page = {"part_page",
 	" AND ($1::boolean IS NULL OR (p.current_bike_id IS NOT NULL) = $1::boolean)"
 	" ORDER BY p.created_at DESC, p.id DESC LIMIT $2 OFFSET $3", 3, 0};
 
-static struct db_stmt st_update = {"part_update", "SELECT vehicles.part_update($1, $2::jsonb)", 2, 0};
+static struct db_stmt st_update = {"part_update", "SELECT vehicles.gear_update('part', $1, $2::jsonb)", 2, 0};
 static struct db_stmt st_delete = {"part_delete", "SELECT vehicles.part_delete($1)", 1, 0};
 
 static struct db_stmt st_install = {"part_install",
@@ -93,17 +93,8 @@ static err_t db_part_write_read(struct ctx *c, struct db_stmt *write, const char
 				const char *arg, units_unit u, json_object **part)
 {
 	struct db_query q[2] = {{write, {id, arg}}, {&st_one, {id}}};
-	err_t rc = ctx_db_run(c, q, 2);
 
-	*part = NULL;
-	if (rc == ERR_OK) {
-		if (PQntuples(q[1].res) == 1)
-			*part = db_row_json(q[1].res, 0, u);
-		else
-			rc = ERR_NOT_FOUND;
-	}
-	db_queries_clear(q, 2);
-	return rc;
+	return ctx_db_one(c, q, 2, u, part);
 }
 
 err_t db_part_create(struct ctx *c, const char *patch, units_unit u, json_object **part)
@@ -160,37 +151,19 @@ err_t db_part_install(struct ctx *c, const char *bike, const char *part, const c
 {
 	char id[37];
 	struct db_query q[2] = {{&st_install, {id, bike, part, at}}, {&st_inst_one, {id}}};
-	err_t rc;
 
 	*inst = NULL;
 	if (db_uuid4(id) != 0)
 		return ERR_INTERNAL;
-	rc = ctx_db_run(c, q, 2);
-	if (rc == ERR_OK) {
-		if (PQntuples(q[1].res) == 1)
-			*inst = db_row_json(q[1].res, 0, UNITS_KM);
-		else
-			rc = ERR_INTERNAL;
-	}
-	db_queries_clear(q, 2);
-	return rc;
+	return ctx_db_one(c, q, 2, UNITS_KM, inst);
 }
 
 err_t db_part_remove(struct ctx *c, const char *bike, const char *part, const char *at,
 		     json_object **inst)
 {
 	struct db_query q[2] = {{&st_remove, {bike, part, at}}, {&st_inst_last, {bike, part}}};
-	err_t rc = ctx_db_run(c, q, 2);
 
-	*inst = NULL;
-	if (rc == ERR_OK) {
-		if (PQntuples(q[1].res) == 1)
-			*inst = db_row_json(q[1].res, 0, UNITS_KM);
-		else
-			rc = ERR_INTERNAL;
-	}
-	db_queries_clear(q, 2);
-	return rc;
+	return ctx_db_one(c, q, 2, UNITS_KM, inst);
 }
 
 err_t db_part_on_bike(struct ctx *c, const char *bike, long limit, long offset, units_unit u,

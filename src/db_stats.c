@@ -49,17 +49,8 @@ static err_t db_stats_one(struct ctx *c, struct db_stmt *assert, struct db_stmt 
 			  units_unit u, json_object **stats)
 {
 	struct db_query q[2] = {{assert, {id}}, {st, {id}}};
-	err_t rc = ctx_db_run(c, q, 2);
 
-	*stats = NULL;
-	if (rc == ERR_OK) {
-		if (PQntuples(q[1].res) == 1)
-			*stats = db_row_json(q[1].res, 0, u);
-		else
-			rc = ERR_NOT_FOUND;
-	}
-	db_queries_clear(q, 2);
-	return rc;
+	return ctx_db_one(c, q, 2, u, stats);
 }
 
 err_t db_stats_bike(struct ctx *c, const char *id, units_unit u, json_object **stats)

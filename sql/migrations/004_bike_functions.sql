@@ -51,34 +51,40 @@ BEGIN
 END
 $$;
 
--- Applies a validated patch (keys present = fields to set). A new initial kilometrage moves
--- the total by the same amount, so total = initial + rides holds.
-CREATE FUNCTION vehicles.bike_update(p_id uuid, p jsonb) RETURNS uuid
+-- Applies a validated patch (keys present = fields to set) to a bike or a part: they share
+-- their columns, only the table and the type enum differ. A new initial kilometrage moves
+-- the total by the same amount, so total = initial + rides (or credits) holds.
+CREATE FUNCTION vehicles.gear_update(p_kind vehicles.entity_type, p_id uuid, p jsonb) RETURNS uuid
 LANGUAGE plpgsql
 AS $$
 DECLARE
   v_meta jsonb;
 BEGIN
-  PERFORM vehicles.assert_owner('bike', p_id);
-  UPDATE vehicles.user_bike SET
-    name = CASE WHEN p ? 'name' THEN p ->> 'name' ELSE name END,
-    type = CASE WHEN p ? 'type' THEN (p ->> 'type')::vehicles.bike_type ELSE type END,
-    brand = CASE WHEN p ? 'brand' THEN p ->> 'brand' ELSE brand END,
-    model = CASE WHEN p ? 'model' THEN p ->> 'model' ELSE model END,
-    purchase_date = CASE WHEN p ? 'purchase_date' THEN (p ->> 'purchase_date')::date
-                         ELSE purchase_date END,
-    total_kilometrage = total_kilometrage
-      + CASE WHEN p ? 'initial_kilometrage'
-             THEN (p ->> 'initial_kilometrage')::numeric - initial_kilometrage ELSE 0 END,
-    initial_kilometrage = CASE WHEN p ? 'initial_kilometrage'
-                               THEN (p ->> 'initial_kilometrage')::numeric
-                               ELSE initial_kilometrage END,
-    metadata = CASE WHEN p ? 'metadata' THEN vehicles.jsonb_merge_patch(metadata, p -> 'metadata')
-                    ELSE metadata END,
-    -- An empty patch changes nothing, not even updated_at.
-    updated_at = CASE WHEN p = '{}'::jsonb THEN updated_at ELSE now() END
-  WHERE id = p_id
-  RETURNING metadata INTO v_meta;
+  PERFORM vehicles.assert_owner(p_kind, p_id);
+  -- Only identifiers chosen here are formatted in; every value is a parameter.
+  EXECUTE format($sql$
+    UPDATE vehicles.%I SET
+      name = CASE WHEN $1 ? 'name' THEN $1 ->> 'name' ELSE name END,
+      type = CASE WHEN $1 ? 'type' THEN ($1 ->> 'type')::vehicles.%I ELSE type END,
+      brand = CASE WHEN $1 ? 'brand' THEN $1 ->> 'brand' ELSE brand END,
+      model = CASE WHEN $1 ? 'model' THEN $1 ->> 'model' ELSE model END,
+      purchase_date = CASE WHEN $1 ? 'purchase_date' THEN ($1 ->> 'purchase_date')::date
+                           ELSE purchase_date END,
+      total_kilometrage = total_kilometrage
+        + CASE WHEN $1 ? 'initial_kilometrage'
+               THEN ($1 ->> 'initial_kilometrage')::numeric - initial_kilometrage ELSE 0 END,
+      initial_kilometrage = CASE WHEN $1 ? 'initial_kilometrage'
+                                 THEN ($1 ->> 'initial_kilometrage')::numeric
+                                 ELSE initial_kilometrage END,
+      metadata = CASE WHEN $1 ? 'metadata'
+                      THEN vehicles.jsonb_merge_patch(metadata, $1 -> 'metadata') ELSE metadata END,
+      -- An empty patch changes nothing, not even updated_at.
+      updated_at = CASE WHEN $1 = '{}'::jsonb THEN updated_at ELSE now() END
+    WHERE id = $2
+    RETURNING metadata$sql$,
+    CASE p_kind WHEN 'bike' THEN 'user_bike' ELSE 'user_part' END,
+    CASE p_kind WHEN 'bike' THEN 'bike_type' ELSE 'part_type' END)
+  INTO v_meta USING p, p_id;
   IF octet_length(v_meta::text) > 16384 THEN
     RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'metadata',
       DETAIL = 'must be at most 16384 bytes of JSON after the merge';
