@@ -4,6 +4,7 @@
 
 #include <json-c/json.h>
 #include "ctx.h"
+#include "db.h"
 #include "units.h"
 
 err_t db_part_create(struct ctx *c, const char *patch, units_unit u, json_object **part) WUR;
@@ -15,6 +16,7 @@ err_t db_part_get(struct ctx *c, const char *id, units_unit u, json_object **par
 err_t db_part_update(struct ctx *c, const char *id, const char *patch, units_unit u,
 		     json_object **part) WUR;
 err_t db_part_delete(struct ctx *c, const char *id) WUR;
+extern struct db_stmt db_part_st_assert;
 err_t db_part_assert(struct ctx *c, const char *id) WUR;
 
 /* at: RFC 3339 text or NULL for now. *inst: the installation record. */

@@ -20,6 +20,8 @@ err_t routes_path_uuid(struct ctx *c, const char *name, const char **out) WUR;
 err_t routes_query_unit(struct ctx *c, units_unit *out) WUR;
 /* ?limit= (1..200, default 50) and ?offset= (>= 0, default 0). */
 err_t routes_query_page(struct ctx *c, long *limit, long *offset) WUR;
+/* ?name=true|false: *out 1 or 0, -1 when absent; anything else is 400 details.<name>. */
+err_t routes_query_bool(struct ctx *c, const char *name, int *out) WUR;
 /* Content-Type and JSON object; allow_empty for routes whose body is all optional. */
 err_t routes_body(struct ctx *c, int allow_empty, json_object **out) WUR;
 

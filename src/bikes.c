@@ -52,16 +52,12 @@ err_t bikes_list(struct ctx *c)
 	err_t rc;
 	units_unit u;
 	long limit, offset, total = 0;
-	const char *inc = ctx_query(c, "include_parts");
-	int include_parts = 0;
+	int include_parts;
 
-	if ((rc = routes_query_unit(c, &u)) != ERR_OK || (rc = routes_query_page(c, &limit, &offset)) != ERR_OK)
+	if ((rc = routes_query_unit(c, &u)) != ERR_OK || (rc = routes_query_page(c, &limit, &offset)) != ERR_OK ||
+	    (rc = routes_query_bool(c, "include_parts", &include_parts)) != ERR_OK)
 		return rc;
-	if (inc && strcmp(inc, "true") == 0)
-		include_parts = 1;
-	else if (inc && strcmp(inc, "false") != 0)
-		return ctx_fail_field(c, "include_parts", "must be true or false");
-	rc = db_bike_list(c, limit, offset, include_parts, u, &c->out, &total);
+	rc = db_bike_list(c, limit, offset, include_parts == 1, u, &c->out, &total);
 	if (rc == ERR_OK)
 		c->total_count = total;
 	return rc;

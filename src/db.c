@@ -202,7 +202,12 @@ static err_t db_run_once(struct db_conn *db, const struct db_as *as, struct db_q
 	}
 	for (i = 0; i < n; i++) {
 		struct db_stmt *st = q[i].stmt;
-		if (st->prepared_gen != db->gen) {
+		int queued = 0;
+		/* Prepared once even when a pipeline uses it twice (the Prepare is not answered yet). */
+		for (size_t k = 0; k < nslots; k++)
+			if (slots[k].kind == DB_SLOT_PREPARE && slots[k].stmt == st)
+				queued = 1;
+		if (st->prepared_gen != db->gen && !queued) {
 			if (!PQsendPrepare(db->pg, st->name, st->sql, st->nparams, NULL))
 				goto lost;
 			slots[nslots++] = (struct db_slot){DB_SLOT_PREPARE, st, i};

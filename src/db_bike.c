@@ -6,7 +6,8 @@
 #include "db_bike.h"
 #include "db_sql.h"
 
-static struct db_stmt st_assert = {"bike_assert", "SELECT vehicles.assert_owner('bike', $1)", 1, 0};
+/* 404/403 for a bike: the first statement of every pipeline about one bike. */
+struct db_stmt db_bike_st_assert = {"bike_assert", "SELECT vehicles.assert_owner('bike', $1)", 1, 0};
 
 static struct db_stmt st_insert = {"bike_insert",
 	"INSERT INTO vehicles.user_bike (id, user_id, name, type, brand, model, purchase_date,"
@@ -50,46 +51,41 @@ static struct db_stmt st_delete = {"bike_delete", "SELECT vehicles.bike_delete($
 static struct db_stmt st_set_active = {"bike_set_active", "SELECT vehicles.bike_set_active($1)", 1, 0};
 static struct db_stmt st_deactivate = {"bike_deactivate", "SELECT vehicles.bike_deactivate($1)", 1, 0};
 
+/* Adds "parts": the rows of parts (installed parts, any bikes) that are on this bike. */
+static void db_bike_add_parts(json_object *bike, const PGresult *parts, units_unit u)
+{
+	json_object *id, *arr = json_object_new_array();
+	const char *bike_id = json_object_object_get_ex(bike, "id", &id) ? json_object_get_string(id) : "";
+
+	for (int r = 0; parts && r < PQntuples(parts); r++) {
+		const char *on = db_text(parts, r, "current_bike_id");
+		if (on && strcmp(on, bike_id) == 0)
+			json_object_array_add(arr, db_row_json(parts, r, u));
+	}
+	json_object_object_add(bike, "parts", arr);
+}
+
 void db_bike_attach_parts(json_object *bikes, const PGresult *parts, units_unit u)
 {
-	size_t n = json_object_array_length(bikes);
-
-	for (size_t i = 0; i < n; i++) {
-		json_object *bike = json_object_array_get_idx(bikes, i), *id, *arr;
-		const char *bike_id;
-
-		if (!json_object_object_get_ex(bike, "id", &id))
-			continue;
-		arr = json_object_new_array();
-		bike_id = json_object_get_string(id);
-		for (int r = 0; parts && r < PQntuples(parts); r++) {
-			const char *on = db_text(parts, r, "current_bike_id");
-			if (on && strcmp(on, bike_id) == 0)
-				json_object_array_add(arr, db_row_json(parts, r, u));
-		}
-		json_object_object_add(bike, "parts", arr);
-	}
+	for (size_t i = 0; i < json_object_array_length(bikes); i++)
+		db_bike_add_parts(json_object_array_get_idx(bikes, i), parts, u);
 }
 
 /* First row of res as the bike, with its parts; NULL when res has no row. */
 static json_object *db_bike_with_parts(const PGresult *bike, const PGresult *parts, units_unit u)
 {
-	json_object *one, *arr;
+	json_object *one;
 
 	if (PQntuples(bike) == 0)
 		return NULL;
 	one = db_row_json(bike, 0, u);
-	arr = json_object_new_array();
-	json_object_array_add(arr, one);
-	db_bike_attach_parts(arr, parts, u);
-	json_object_get(one);
-	json_object_put(arr);
+	db_bike_add_parts(one, parts, u);
 	return one;
 }
 
 err_t db_bike_assert(struct ctx *c, const char *id)
 {
-	struct db_query q[1] = {{&st_assert, {id}}};
+	struct db_query q[1] = {{&db_bike_st_assert, {id}}};
 	err_t rc = ctx_db_run(c, q, 1);
 
 	db_queries_clear(q, 1);
@@ -158,7 +154,7 @@ static err_t db_bike_write_read(struct ctx *c, struct db_stmt *write, const char
 
 err_t db_bike_get(struct ctx *c, const char *id, units_unit u, json_object **bike)
 {
-	struct db_query q[4] = {{&st_assert, {id}}, {&st_one, {id}}, {&st_parts, {id}},
+	struct db_query q[4] = {{&db_bike_st_assert, {id}}, {&st_one, {id}}, {&st_parts, {id}},
 				{&st_recent_maint, {id}}};
 	err_t rc;
 

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "db.h"
+#include "db_bike.h"
+#include "db_part.h"
 #include "db_maint.h"
 #include "db_sql.h"
 
@@ -12,14 +14,12 @@ static struct db_stmt st_create = {"maint_create",
 static struct db_stmt st_one = {"maint_one",
 	"SELECT " DB_MAINT_COLS " FROM vehicles.maintenance_record m WHERE m.id = $1", 1, 0};
 
-static struct db_stmt st_bike_assert = {"maint_bike_assert", "SELECT vehicles.assert_owner('bike', $1)", 1, 0};
 static struct db_stmt st_bike_count = {"maint_bike_count",
 	"SELECT count(*) FROM vehicles.maintenance_record WHERE bike_id = $1", 1, 0};
 static struct db_stmt st_bike_page = {"maint_bike_page",
 	"SELECT " DB_MAINT_COLS " FROM vehicles.maintenance_record m WHERE m.bike_id = $1"
 	" ORDER BY m.performed_at DESC, m.id DESC LIMIT $2 OFFSET $3", 3, 0};
 
-static struct db_stmt st_part_assert = {"maint_part_assert", "SELECT vehicles.assert_owner('part', $1)", 1, 0};
 static struct db_stmt st_part_count = {"maint_part_count",
 	"SELECT count(*) FROM vehicles.maintenance_record WHERE part_id = $1", 1, 0};
 static struct db_stmt st_part_page = {"maint_part_page",
@@ -43,7 +43,7 @@ err_t db_maint_list(struct ctx *c, const char *of, const char *id, long limit, l
 {
 	int bike = strcmp(of, "bike") == 0;
 	struct db_page pg;
-	struct db_query q[3] = {{bike ? &st_bike_assert : &st_part_assert, {id}},
+	struct db_query q[3] = {{bike ? &db_bike_st_assert : &db_part_st_assert, {id}},
 				{bike ? &st_bike_count : &st_part_count, {id}},
 				{bike ? &st_bike_page : &st_part_page, {id, pg.limit, pg.offset}}};
 

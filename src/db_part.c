@@ -3,12 +3,14 @@
 #include <stdlib.h>
 
 #include "db.h"
+#include "db_bike.h"
 #include "db_part.h"
 #include "db_sql.h"
 
 #define DB_INST_COLS "i.id, i.created_at, i.part_id, i.bike_id, i.installed_at, i.removed_at"
 
-static struct db_stmt st_assert = {"part_assert", "SELECT vehicles.assert_owner('part', $1)", 1, 0};
+/* 404/403 for a part: the first statement of every pipeline about one part. */
+struct db_stmt db_part_st_assert = {"part_assert", "SELECT vehicles.assert_owner('part', $1)", 1, 0};
 static struct db_stmt st_assert_pair = {"part_assert_pair",
 	"SELECT vehicles.assert_owner('bike', $1), vehicles.assert_owner('part', $2)", 2, 0};
 
@@ -57,8 +59,6 @@ static struct db_stmt st_inst_last = {"part_inst_last",
 	" WHERE i.part_id = $2 AND i.bike_id = $1 ORDER BY i.installed_at DESC, i.created_at DESC"
 	" LIMIT 1", 2, 0};
 
-static struct db_stmt st_bike_assert = {"part_bike_assert",
-	"SELECT vehicles.assert_owner('bike', $1)", 1, 0};
 static struct db_stmt st_on_bike_count = {"part_on_bike_count",
 	"SELECT count(*) FROM vehicles.part_installation WHERE bike_id = $1 AND removed_at IS NULL", 1, 0};
 static struct db_stmt st_on_bike = {"part_on_bike",
@@ -75,7 +75,7 @@ static err_t db_part_run1(struct ctx *c, struct db_stmt *st, const char *a, cons
 
 err_t db_part_assert(struct ctx *c, const char *id)
 {
-	return db_part_run1(c, &st_assert, id, NULL);
+	return db_part_run1(c, &db_part_st_assert, id, NULL);
 }
 
 err_t db_part_assert_pair(struct ctx *c, const char *bike, const char *part)
@@ -115,7 +115,7 @@ err_t db_part_update(struct ctx *c, const char *id, const char *patch, units_uni
 
 err_t db_part_get(struct ctx *c, const char *id, units_unit u, json_object **part)
 {
-	struct db_query q[4] = {{&st_assert, {id}}, {&st_one, {id}}, {&st_installations, {id}},
+	struct db_query q[4] = {{&db_part_st_assert, {id}}, {&st_one, {id}}, {&st_installations, {id}},
 				{&st_maint, {id}}};
 	err_t rc = ctx_db_run(c, q, 4);
 
@@ -170,7 +170,7 @@ err_t db_part_on_bike(struct ctx *c, const char *bike, long limit, long offset, 
 		      json_object **parts, long *total)
 {
 	struct db_page pg;
-	struct db_query q[3] = {{&st_bike_assert, {bike}}, {&st_on_bike_count, {bike}},
+	struct db_query q[3] = {{&db_bike_st_assert, {bike}}, {&st_on_bike_count, {bike}},
 				{&st_on_bike, {bike, pg.limit, pg.offset}}};
 
 	*parts = NULL;

@@ -4,12 +4,13 @@
 #include <string.h>
 
 #include "db.h"
+#include "db_bike.h"
+#include "db_part.h"
 #include "db_ride.h"
 
 static struct db_stmt st_log = {"ride_log",
 	"SELECT vehicles.log_ride($1, $2, $3::numeric, $4::timestamptz, $5, $6, $7)", 7, 0};
 static struct db_stmt st_delete = {"ride_delete", "SELECT vehicles.ride_delete($1, $2)", 2, 0};
-static struct db_stmt st_assert = {"ride_assert", "SELECT vehicles.assert_owner('bike', $1)", 1, 0};
 static struct db_stmt st_count = {"ride_count",
 	"SELECT count(*) FROM vehicles.kilometrage_log WHERE bike_id = $1", 1, 0};
 /* Newest first on (logged_at, id), served by kilometrage_log_bike_idx; $2/$3 the keyset. */
@@ -65,7 +66,7 @@ err_t db_ride_history(struct ctx *c, const char *bike, long limit, long offset,
 		      long *total, char *next_cursor, size_t next_len)
 {
 	struct db_page pg;
-	struct db_query q[3] = {{&st_assert, {bike}}, {&st_count, {bike}},
+	struct db_query q[3] = {{&db_bike_st_assert, {bike}}, {&st_count, {bike}},
 				{&st_page, {bike, cursor_us, cursor_id, pg.limit, pg.offset}}};
 	err_t rc = ERR_INTERNAL;
 	int n;

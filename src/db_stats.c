@@ -3,9 +3,10 @@
  * day counts are whole UTC days elapsed, floored, never negative.
  */
 #include "db.h"
+#include "db_bike.h"
+#include "db_part.h"
 #include "db_stats.h"
 
-static struct db_stmt st_bike_assert = {"stats_bike_assert", "SELECT vehicles.assert_owner('bike', $1)", 1, 0};
 static struct db_stmt st_bike = {"stats_bike",
 	"SELECT b.total_kilometrage,"
 	" vehicles.km_since_maintenance(b.id) AS kilometrage_since_last_maintenance,"
@@ -22,7 +23,6 @@ static struct db_stmt st_bike = {"stats_bike",
 	"   WHERE m.bike_id = b.id) lm ON true"
 	" WHERE b.id = $1", 1, 0};
 
-static struct db_stmt st_part_assert = {"stats_part_assert", "SELECT vehicles.assert_owner('part', $1)", 1, 0};
 static struct db_stmt st_part = {"stats_part",
 	"SELECT p.total_kilometrage,"
 	" greatest(0, CASE WHEN p.purchase_date IS NOT NULL"
@@ -55,13 +55,13 @@ static err_t db_stats_one(struct ctx *c, struct db_stmt *assert, struct db_stmt 
 
 err_t db_stats_bike(struct ctx *c, const char *id, units_unit u, json_object **stats)
 {
-	return db_stats_one(c, &st_bike_assert, &st_bike, id, u, stats);
+	return db_stats_one(c, &db_bike_st_assert, &st_bike, id, u, stats);
 }
 
 err_t db_stats_part(struct ctx *c, const char *id, units_unit u, json_object **stats)
 {
 	json_object *cb, *cid;
-	err_t rc = db_stats_one(c, &st_part_assert, &st_part, id, u, stats);
+	err_t rc = db_stats_one(c, &db_part_st_assert, &st_part, id, u, stats);
 
 	/* Not on a bike: current_bike is null, not {"id": null, "name": null}. */
 	if (rc == ERR_OK && json_object_object_get_ex(*stats, "current_bike", &cb) &&

@@ -2,13 +2,13 @@
 #include <string.h>
 
 #include "db.h"
+#include "db_bike.h"
+#include "db_part.h"
 #include "db_transfer.h"
 
 static struct db_stmt st_bike = {"transfer_bike", "SELECT vehicles.transfer_bike($1, $2, $3)", 3, 0};
 static struct db_stmt st_part = {"transfer_part", "SELECT vehicles.transfer_part($1, $2, $3)", 3, 0};
 
-static struct db_stmt st_bike_assert = {"history_bike_assert", "SELECT vehicles.assert_owner('bike', $1)", 1, 0};
-static struct db_stmt st_part_assert = {"history_part_assert", "SELECT vehicles.assert_owner('part', $1)", 1, 0};
 static struct db_stmt st_bike_since = {"history_bike_since",
 	"SELECT created_at, user_id FROM vehicles.user_bike WHERE id = $1", 1, 0};
 static struct db_stmt st_part_since = {"history_part_since",
@@ -57,7 +57,7 @@ static json_object *db_transfer_owner(const char *user, const char *me, json_obj
 err_t db_transfer_history(struct ctx *c, const char *of, const char *id, json_object **out)
 {
 	int bike = strcmp(of, "bike") == 0;
-	struct db_query q[3] = {{bike ? &st_bike_assert : &st_part_assert, {id}},
+	struct db_query q[3] = {{bike ? &db_bike_st_assert : &db_part_st_assert, {id}},
 				{bike ? &st_bike_since : &st_part_since, {id}},
 				{&st_history, {id}}};
 	json_object *rows, *owners, *from;

@@ -69,17 +69,11 @@ err_t parts_list(struct ctx *c)
 	err_t rc;
 	units_unit u;
 	long limit, offset, total = 0;
-	const char *inst = ctx_query(c, "installed");
-	int installed = -1;
+	int installed;
 
-	if ((rc = routes_query_unit(c, &u)) != ERR_OK || (rc = routes_query_page(c, &limit, &offset)) != ERR_OK)
+	if ((rc = routes_query_unit(c, &u)) != ERR_OK || (rc = routes_query_page(c, &limit, &offset)) != ERR_OK ||
+	    (rc = routes_query_bool(c, "installed", &installed)) != ERR_OK)
 		return rc;
-	if (inst && strcmp(inst, "true") == 0)
-		installed = 1;
-	else if (inst && strcmp(inst, "false") == 0)
-		installed = 0;
-	else if (inst)
-		return ctx_fail_field(c, "installed", "must be true or false");
 	rc = db_part_list(c, installed, limit, offset, u, &c->out, &total);
 	if (rc == ERR_OK)
 		c->total_count = total;

@@ -147,6 +147,20 @@ err_t routes_query_page(struct ctx *c, long *limit, long *offset)
 	return ERR_OK;
 }
 
+err_t routes_query_bool(struct ctx *c, const char *name, int *out)
+{
+	const char *v = ctx_query(c, name);
+
+	*out = -1;
+	if (v == NULL)
+		return ERR_OK;
+	if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+		*out = v[0] == 't';
+		return ERR_OK;
+	}
+	return ctx_fail_field(c, name, "must be true or false");
+}
+
 err_t routes_body(struct ctx *c, int allow_empty, json_object **out)
 {
 	const char *why = NULL;
