@@ -34,6 +34,4 @@ err_t auth_verify(const struct auth_keys *k, const char *authorization, time_t n
 		  struct auth_identity *id, const char **why) WUR;
 void auth_identity_clear(struct auth_identity *id);
 
-int auth_is_uuid(const char *s); /* 8-4-4-4-12 hex, either case */
-
 #endif

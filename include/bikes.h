@@ -1,10 +1,8 @@
-/* Handlers of the bike routes (design: "Bike Management"). */
+/* Handlers of the bike routes (design: "Bike Management") and bike statistics. */
 #ifndef VS_BIKES_H
 #define VS_BIKES_H
 
 #include "ctx.h"
-
-extern const char *const bikes_types[];
 
 err_t bikes_create(struct ctx *c) WUR;
 err_t bikes_list(struct ctx *c) WUR;
@@ -14,5 +12,6 @@ err_t bikes_update(struct ctx *c) WUR;
 err_t bikes_delete(struct ctx *c) WUR;
 err_t bikes_set_active(struct ctx *c) WUR;
 err_t bikes_deactivate(struct ctx *c) WUR;
+err_t bikes_stats(struct ctx *c) WUR;
 
 #endif

@@ -7,11 +7,10 @@
 #include <json-c/json.h>
 
 #include "auth.h"
+#include "db.h"
 #include "err.h"
 #include "log.h"
 #include "router.h"
-
-struct db_conn;
 
 #define CTX_QUERY_MAX 16
 
@@ -38,8 +37,14 @@ struct ctx {
 	time_t now;
 
 	/* process-wide, not owned */
-	struct db_conn *db;
+	struct db_conn *conn;
 	const struct auth_keys *keys;
+
+	/* The request's database session: who it runs as, its snapshot, and the ownership
+	 * checks (db.pre) that every pipeline of the request starts with. own_field[i] is the
+	 * body field that check i is about, NULL for a path parameter. */
+	struct db_sess db;
+	const char *own_field[DB_MAX_PRE];
 
 	/* response */
 	int status;        /* success status: 200 unless the handler says 201 */
@@ -61,14 +66,5 @@ const char *ctx_query(const struct ctx *c, const char *name);
 err_t ctx_fail(struct ctx *c, err_t e, const char *msg, json_object *details);
 /* One-field validation failure: details {field: problem}. */
 err_t ctx_fail_field(struct ctx *c, const char *field, const char *problem);
-struct db_query;
-/* Runs queries as one transaction under the caller's identity (role and claims of the
- * token, as PostgREST does), turning errors raised by our SQL into the reply's error. */
-err_t ctx_db_run(struct ctx *c, struct db_query *q, size_t n) WUR;
-/* ctx_db_run for one object: the last query's only row, as *row; no row is ERR_NOT_FOUND. */
-err_t ctx_db_one(struct ctx *c, struct db_query *q, size_t n, int unit, json_object **row) WUR;
-/* ctx_db_run for a list: q[count_i] answers count(*), q[rows_i] the page, as *rows. */
-err_t ctx_db_list(struct ctx *c, struct db_query *q, size_t n, size_t count_i, size_t rows_i,
-		  int unit, json_object **rows, long *total) WUR;
 
 #endif

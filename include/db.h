@@ -1,7 +1,8 @@
 /*
  * The database layer: one persistent libpq connection per worker. A request's statements go
- * out in one pipeline (claims, statements, Sync) and so run as one implicit transaction in
- * one round trip; an error in any statement rolls back all of them.
+ * out in one pipeline (claims, statements, Sync) and so run as one transaction in one round
+ * trip; an error in any statement rolls back all of them. This layer returns data; what the
+ * client is answered is the handlers' business.
  */
 #ifndef VS_DB_H
 #define VS_DB_H
@@ -16,6 +17,7 @@
 
 #define DB_MAX_PARAMS 12
 #define DB_MAX_QUERIES 8
+#define DB_MAX_PRE 4
 
 /* A statement, prepared once per connection on first use. Define them static. */
 struct db_stmt {
@@ -31,41 +33,57 @@ struct db_query {
 	PGresult *res; /* filled by db_run; freed by db_queries_clear */
 };
 
-/* Who the statements run as: the caller's token, as PostgREST does on Supabase. */
-struct db_as {
+struct db_conn;
+
+/*
+ * One request's use of the connection. Who it runs as is passed through to PostgreSQL
+ * (role and request.jwt.claims, as PostgREST does on Supabase) and never read here.
+ */
+struct db_sess {
+	struct db_conn *conn;
 	const char *role;   /* "authenticated", "service_role"; NULL: the connecting role */
 	const char *claims; /* JSON text for request.jwt.claims, or NULL */
+	const struct log_ctx *log;
+	int snapshot; /* reads: every statement sees one snapshot (REPEATABLE READ READ ONLY) */
+	/* Statements every pipeline of the request starts with (the ownership checks). */
+	struct db_query pre[DB_MAX_PRE];
+	size_t npre;
+	int pre_passed; /* a pipeline ran its pre statements without an error */
+	long failed;    /* the statement that raised the last error: < npre a pre one; -1 none */
+	err_t last;     /* what the last db_run returned */
 };
-
-struct db_conn;
 
 struct db_conn *db_open(const char *conninfo);
 void db_close(struct db_conn *db);
-/* Runs n queries as one transaction in one round trip. Retries serialization failures and
- * deadlocks; maps SQLSTATEs to err_t (see db.c); a lost connection gives ERR_UNAVAILABLE and
- * is re-opened on the next call. */
-err_t db_run(struct db_conn *db, const struct db_as *as, struct db_query *q, size_t n,
-	     const struct log_ctx *log) WUR;
+/* Connects now (the first request should not pay for it); 0 when connected. */
+int db_connect_now(struct db_conn *db, const struct log_ctx *log);
+
+/* Runs s's pre statements and then q[0..n) as one transaction in one round trip. Retries
+ * serialization failures, deadlocks and statements a schema change invalidated; maps
+ * SQLSTATEs to err_t (see db.c); a lost connection gives ERR_UNAVAILABLE and is re-opened
+ * on the next call. On error every q[i].res is cleared. */
+err_t db_run(struct db_sess *s, struct db_query *q, size_t n) WUR;
+/* db_run, then clears the results: for statements whose answer is only success. */
+err_t db_exec(struct db_sess *s, struct db_query *q, size_t n) WUR;
+/* One object: the last query's only row, as *row; no row is ERR_NOT_FOUND. */
+err_t db_one(struct db_sess *s, struct db_query *q, size_t n, units_unit u, json_object **row) WUR;
+/* A page: q[count_i] answers count(*), q[rows_i] the rows, as *rows and *total. */
+err_t db_list(struct db_sess *s, struct db_query *q, size_t n, size_t count_i, size_t rows_i,
+	      units_unit u, json_object **rows, long *total) WUR;
+/* A JSON document our SQL built, in the first column of the last query's first row, made
+ * into API shape for unit u (db_json_api). */
+err_t db_doc(struct db_sess *s, struct db_query *q, size_t n, units_unit u, json_object **doc) WUR;
 void db_queries_clear(struct db_query *q, size_t n);
+
 /* Message and detail of the last error our SQL raised with a VS4xx SQLSTATE: for VS400 the
  * field and its problem, otherwise a text for the client. Valid until the next db_run. */
 const char *db_last_detail(const struct db_conn *db);
 const char *db_last_message(const struct db_conn *db);
 
-/* Row to JSON: column names are keys; numeric distance columns are converted to unit and
- * rounded; timestamptz becomes RFC 3339 UTC; json/jsonb is parsed; NULL is null. */
-json_object *db_row_json(const PGresult *res, int row, units_unit unit);
-/* A JSON document built by our SQL (to_jsonb, distances in km) made into API shape in place:
- * distance keys converted to unit, "..._at" times from +00:00 to Z, "unit" added beside. */
-void db_json_api(json_object *o, units_unit unit);
-/* Parses JSON text our SQL produced. Deeper than request bodies may nest, because the
- * database wraps a client's metadata in more levels (ride answer: body.bike.metadata). */
-json_object *db_json_parse(const char *text);
-/* All rows as an array of objects. */
-json_object *db_rows_json(const PGresult *res, units_unit unit);
-/* 1 when the column named col of row is true. */
-int db_bool(const PGresult *res, int row, const char *col);
+/* The value of column col of row, or NULL (SQL NULL, no such column or row). */
 const char *db_text(const PGresult *res, int row, const char *col);
+/* count(*) of a result's first row. */
+long db_count(const PGresult *res);
 
 /* limit and offset as statement parameters. */
 struct db_page {

@@ -3,14 +3,14 @@
 #define VS_DB_MAINT_H
 
 #include <json-c/json.h>
-#include "ctx.h"
-#include "units.h"
+#include "db.h"
+#include "entity.h"
 
 /* bike or part may be NULL (not both); fields: validated JSON text. */
-err_t db_maint_create(struct ctx *c, const char *bike, const char *part, const char *fields,
+err_t db_maint_create(struct db_sess *s, const char *bike, const char *part, const char *fields,
 		      json_object **rec) WUR;
-/* of: "bike" or "part". */
-err_t db_maint_list(struct ctx *c, const char *of, const char *id, long limit, long offset,
+/* The records of a bike (bike_id = it, with or without a part) or of a part, newest first. */
+err_t db_maint_list(struct db_sess *s, enum entity of, const char *id, long limit, long offset,
 		    json_object **recs, long *total) WUR;
 
 #endif

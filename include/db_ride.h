@@ -2,8 +2,9 @@
 #ifndef VS_DB_RIDE_H
 #define VS_DB_RIDE_H
 
+#include <stddef.h>
 #include <json-c/json.h>
-#include "ctx.h"
+#include "db.h"
 #include "units.h"
 
 struct db_ride {
@@ -15,13 +16,19 @@ struct db_ride {
 	const char *request;     /* canonical request text, hashed to detect key reuse */
 };
 
-/* *out: {bike, log, affected_parts, unit}; *replayed: answered from the Idempotency-Key. */
-err_t db_ride_log(struct ctx *c, const struct db_ride *r, units_unit u, json_object **out,
+/* *out: {bike, log, affected_parts} in unit u; *replayed: answered from the Idempotency-Key. */
+err_t db_ride_log(struct db_sess *s, const struct db_ride *r, units_unit u, json_object **out,
 		  int *replayed) WUR;
-err_t db_ride_delete(struct ctx *c, const char *bike, const char *log_id) WUR;
-/* cursor_us/cursor_id: keyset position (both NULL for offset paging). */
-err_t db_ride_history(struct ctx *c, const char *bike, long limit, long offset,
-		      const char *cursor_us, const char *cursor_id, units_unit u, json_object **items,
-		      long *total, char *next_cursor, size_t next_len) WUR;
+err_t db_ride_delete(struct db_sess *s, const char *bike, const char *log_id) WUR;
+
+/* A page of a bike's rides, newest first. */
+struct db_ride_page {
+	long limit, offset;
+	const char *cursor_us, *cursor_id; /* keyset position, both NULL for offset paging */
+	json_object *items;                /* out: the rides */
+	long total;                        /* out: all rides of the bike */
+	char next[96];                     /* out: the next page's cursor, "" on the last page */
+};
+err_t db_ride_history(struct db_sess *s, const char *bike, units_unit u, struct db_ride_page *p) WUR;
 
 #endif

@@ -23,4 +23,15 @@
 	"ON i.part_id = p.id AND i.removed_at IS NULL WHERE " WHERE_BIKE                   \
 	" ORDER BY i.installed_at DESC, p.id"
 
+/* Whole UTC days since purchase_date, or since created_at where there is none; >= 0. */
+#define DB_DAYS_OWNED(T)                                                                 \
+	"greatest(0, CASE WHEN " T ".purchase_date IS NOT NULL"                           \
+	" THEN (now() AT TIME ZONE 'UTC')::date - " T ".purchase_date"                     \
+	" ELSE floor(extract(epoch FROM now() - " T ".created_at) / 86400)::integer END)"
+
+/* Whole days since the timestamp AT, null when it is null; >= 0. */
+#define DB_DAYS_SINCE(AT)                                                                \
+	"CASE WHEN " AT " IS NULL THEN NULL"                                              \
+	" ELSE greatest(0, floor(extract(epoch FROM now() - " AT ") / 86400))::integer END"
+
 #endif

@@ -8,8 +8,6 @@
 #include "units.h"
 #include "valid.h"
 
-#define GEAR_METADATA_MAX 16384
-
 struct gear_input {
 	const char *name, *type, *brand, *model, *purchase_date;
 	double initial_km;       /* converted to km and rounded */

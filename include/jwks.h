@@ -9,6 +9,8 @@
 
 #include "err.h"
 
+struct json_object; /* json-c */
+
 #define JWKS_MAX_BYTES (1024 * 1024) /* cap on a JWKS file or text */
 #define JWKS_MAX_KEYS 64
 #define JWKS_MAX_KID 255
@@ -38,7 +40,8 @@ struct jwks_set {
  * refuses it), ERR_INTERNAL on allocation failure. *set is empty on error. */
 err_t jwks_parse(struct jwks_set *set, const char *json, size_t len, const char **why) WUR;
 
-/* src is JSON text (first non-blank character '{') or a file path holding such text. */
+/* src is JSON text (first non-blank character '{') or a file path holding such text, of at
+ * most JWKS_MAX_BYTES. NULL or blank src: ERR_OK with *set empty (no JWKS configured). */
 err_t jwks_load(struct jwks_set *set, const char *src, const char **why) WUR;
 
 void jwks_set_free(struct jwks_set *set);
@@ -47,14 +50,12 @@ void jwks_set_free(struct jwks_set *set);
  * one key of alg exists. NULL otherwise. */
 const struct jwks_key *jwks_find(const struct jwks_set *set, enum jwks_alg alg, const char *kid);
 
-/* PEM (malloc'd, NUL-terminated) of a P-256 public point given as 32-byte big-endian x, y.
- * NULL with *why set when the point is not on the curve or on failure. */
-char *jwks_ec_p256_pem(const unsigned char *x, size_t x_len, const unsigned char *y,
-		       size_t y_len, const char **why);
-
-/* PEM of an RSA public key from big-endian n and e; *sig_len gets the modulus size. */
-char *jwks_rsa_pem(const unsigned char *n, size_t n_len, const unsigned char *e, size_t e_len,
-		   size_t *sig_len, const char **why);
+/* PEM (*pem, malloc'd, NUL-terminated) of an RSA public key from big-endian n and e;
+ * *sig_len gets the modulus size in bytes. ERR_VALIDATION with *why set when the modulus is
+ * not odd and JWKS_RSA_MIN_BITS..JWKS_RSA_MAX_BITS bits, the exponent not odd and 3..2^64,
+ * or OpenSSL refuses the key; ERR_INTERNAL on allocation failure. *pem NULL on error. */
+err_t jwks_rsa_pem(const unsigned char *n, size_t n_len, const unsigned char *e, size_t e_len,
+		   char **pem, size_t *sig_len, const char **why) WUR;
 
 /* 1 when in[0..len) is canonical unpadded base64url (RFC 7515 section 2): only the
  * alphabet, no length of 1 mod 4, and zero bits past the last whole byte. */
@@ -67,8 +68,10 @@ err_t jwks_b64url_decode(const char *in, size_t len, unsigned char **out, size_t
 /* Unpadded base64url text of in (malloc'd), or NULL on allocation failure. */
 char *jwks_b64url_encode(const unsigned char *in, size_t len);
 
-/* Parses exactly len bytes of JSON text (strict; trailing blanks allowed), NULL when it is
- * not one JSON value. The caller json_object_put()s the result. */
-struct json_object *jwks_json_parse(const char *text, size_t len);
+/* Parses exactly len bytes of JSON text (json-c's strict mode, not quite RFC 8259: see
+ * jwks.c; trailing blanks allowed) into *out, which the caller json_object_put()s.
+ * ERR_VALIDATION when it is not one JSON value or is JSON null (json-c's NULL),
+ * ERR_INTERNAL on allocation failure; *out NULL on error. */
+err_t jwks_json_parse(const char *text, size_t len, struct json_object **out) WUR;
 
 #endif

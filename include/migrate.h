@@ -1,10 +1,19 @@
-/* Applies the migration files (sql/migrations, *.sql) in name order, each once, in its own transaction. */
+/*
+ * Brings a database to the SQL of a directory (docs/migrations.md): the .sql files of
+ * SQL_DIR/migrations, numbered, each applied once and checksummed; then those of
+ * SQL_DIR/functions, repeatable, all re-applied in name order when any of them is new,
+ * changed or gone.
+ */
 #ifndef VS_MIGRATE_H
 #define VS_MIGRATE_H
 
 #include "err.h"
 
-/* Holds an advisory lock for the whole run so two starting instances cannot race. */
-err_t migrate_run(const char *conninfo, const char *dir) WUR;
+/*
+ * One transaction under an advisory lock, so two starting instances cannot race and a
+ * failure changes nothing. conninfo must be a direct connection (the lock is a session
+ * lock, which a transaction pooler does not keep).
+ */
+err_t migrate_run(const char *conninfo, const char *sql_dir) WUR;
 
 #endif

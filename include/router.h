@@ -3,10 +3,12 @@
 #define VS_ROUTER_H
 
 #include <stddef.h>
+#include "entity.h"
 #include "err.h"
 
 #define ROUTER_MAX_PARAMS 4
 #define ROUTER_PARAM_MAX 128
+#define ROUTER_MAX_OWN 2
 
 struct ctx;
 typedef err_t (*router_handler)(struct ctx *c);
@@ -17,12 +19,21 @@ enum router_auth {
 	ROUTER_AUTH_SERVICE, /* /internal: role service_role */
 };
 
+/* A path parameter naming a bike or part that the caller must own. */
+struct router_own {
+	const char *param; /* NULL ends the list */
+	enum entity kind;
+};
+
 struct router_route {
 	const char *method;  /* "GET", "POST", ... */
 	const char *pattern; /* "/api/bikes/:id"; ":name" matches one non-empty segment */
 	router_handler handler;
 	enum router_auth auth;
 	const char *op; /* for logs: "bikes.get" */
+	/* Checked in this order, after the token and the ids' form, before the handler's body
+	 * checks count (api-notes' order): 404 when missing, 403 when another user's. */
+	struct router_own own[ROUTER_MAX_OWN];
 };
 
 struct router_params {

@@ -21,8 +21,6 @@ enum valid_result {
 #define VALID_NULLABLE 1
 #define VALID_REQUIRED 2
 
-#define VALID_TS_LEN 40 /* buffer size for a normalised RFC 3339 timestamp */
-
 struct valid {
 	json_object *details; /* field -> problem; NULL while there is none */
 	char *strings[16];    /* trimmed copies handed out, freed by valid_free */
@@ -62,12 +60,12 @@ enum valid_result valid_object(struct valid *v, json_object *body, const char *f
 			       size_t max_bytes, int flags, json_object **out);
 /* "unit": "km" | "mi", default km. */
 enum valid_result valid_unit(struct valid *v, json_object *body, const char *field, units_unit *out);
-/* Email: one '@', no blanks, at most 254 bytes. */
+/* Email: one '@', no blanks, at most RULES_EMAIL_MAX (254) bytes. */
 enum valid_result valid_email(struct valid *v, json_object *body, const char *field, int flags,
 			      const char **out);
 
 /* Plain-string checks, shared with query and path validation. */
-int valid_is_uuid(const char *s);
+int valid_is_uuid(const char *s); /* 8-4-4-4-12 hex, either case; 0 for NULL */
 int valid_is_date(const char *s);
 /* Parses RFC 3339 with offset; 0 and *epoch on success. */
 int valid_parse_timestamp(const char *s, double *epoch);

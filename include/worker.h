@@ -2,7 +2,9 @@
 #ifndef VS_WORKER_H
 #define VS_WORKER_H
 
-/* Runs until SIGTERM/SIGINT; returns the process exit code. */
-int worker_run(void);
+struct config;
+
+/* Runs until SIGTERM/SIGINT with cfg (config_load'ed); returns the process exit code. */
+int worker_run(const struct config *cfg);
 
 #endif

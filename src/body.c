@@ -195,10 +195,54 @@ struct body_key {
 	size_t len;
 };
 
+/* The keys of one object so far, to find duplicates. */
+struct body_keys {
+	struct body_key *v;
+	size_t n, cap;
+};
+
+/* Records a key of the current object; -1 when it repeats one (raw bytes compared). */
+static int body_key_add(struct body_scan *s, struct body_keys *ks, const char *start, size_t len)
+{
+	struct body_key *grown;
+
+	for (size_t k = 0; k < ks->n; k++)
+		if (ks->v[k].len == len && memcmp(ks->v[k].start, start, len) == 0)
+			return body_fail(s, "body has a duplicate key");
+	if (ks->n == ks->cap) {
+		size_t cap = ks->cap ? ks->cap * 2 : 8;
+
+		if ((grown = realloc(ks->v, cap * sizeof(*grown))) == NULL)
+			return body_fail(s, "body too complex");
+		ks->v = grown;
+		ks->cap = cap;
+	}
+	ks->v[ks->n++] = (struct body_key){start, len};
+	s->keys++;
+	return 0;
+}
+
+/* One "key": value member of an object. */
+static int body_member(struct body_scan *s, struct body_keys *ks, int depth)
+{
+	const char *start;
+
+	body_ws(s);
+	if (s->p >= s->end || *s->p != '"')
+		return body_fail(s, "body is not valid JSON");
+	start = s->p + 1;
+	if (body_string(s) != 0 || body_key_add(s, ks, start, (size_t)(s->p - 1 - start)) != 0)
+		return -1;
+	body_ws(s);
+	if (s->p >= s->end || *s->p != ':')
+		return body_fail(s, "body is not valid JSON");
+	s->p++;
+	return body_value(s, depth + 1);
+}
+
 static int body_object(struct body_scan *s, int depth)
 {
-	struct body_key *keys = NULL, *grown;
-	size_t nkeys = 0, cap = 0;
+	struct body_keys ks = {NULL, 0, 0};
 	int rc = -1;
 
 	s->p++; /* '{' */
@@ -208,56 +252,21 @@ static int body_object(struct body_scan *s, int depth)
 		return 0;
 	}
 	for (;;) {
-		const char *start;
-		size_t len;
-
+		if (body_member(s, &ks, depth) != 0)
+			goto out;
 		body_ws(s);
-		start = s->p + 1;
-		if (s->p >= s->end || *s->p != '"') {
-			body_fail(s, "body is not valid JSON");
+		if (s->p >= s->end || *s->p != ',')
 			break;
-		}
-		if (body_string(s) != 0)
-			break;
-		len = (size_t)(s->p - 1 - start);
-		for (size_t k = 0; k < nkeys; k++)
-			if (keys[k].len == len && memcmp(keys[k].start, start, len) == 0) {
-				body_fail(s, "body has a duplicate key");
-				goto out;
-			}
-		if (nkeys == cap) {
-			cap = cap ? cap * 2 : 8;
-			if ((grown = realloc(keys, cap * sizeof(*keys))) == NULL) {
-				body_fail(s, "body too complex");
-				break;
-			}
-			keys = grown;
-		}
-		keys[nkeys++] = (struct body_key){start, len};
-		s->keys++;
-		body_ws(s);
-		if (s->p >= s->end || *s->p != ':') {
-			body_fail(s, "body is not valid JSON");
-			break;
-		}
 		s->p++;
-		if (body_value(s, depth + 1) != 0)
-			break;
-		body_ws(s);
-		if (s->p < s->end && *s->p == ',') {
-			s->p++;
-			continue;
-		}
-		if (s->p < s->end && *s->p == '}') {
-			s->p++;
-			rc = 0;
-		} else {
-			body_fail(s, "body is not valid JSON");
-		}
-		break;
+	}
+	if (s->p < s->end && *s->p == '}') {
+		s->p++;
+		rc = 0;
+	} else {
+		body_fail(s, "body is not valid JSON");
 	}
 out:
-	free(keys);
+	free(ks.v);
 	return rc;
 }
 
@@ -313,8 +322,8 @@ static int body_value(struct body_scan *s, int depth)
 	}
 }
 
-/* 0 when buf is one syntactically valid JSON text (*keys: its object keys); else -1, *why. */
-static int body_syntax(const char *buf, size_t len, size_t *keys, const char **why)
+/* ERR_OK when buf is one syntactically valid JSON text (*keys: its object keys). */
+static err_t body_syntax(const char *buf, size_t len, size_t *keys, const char **why)
 {
 	struct body_scan s = {buf, buf + len, NULL, 0};
 
@@ -322,12 +331,12 @@ static int body_syntax(const char *buf, size_t len, size_t *keys, const char **w
 		body_ws(&s);
 		if (s.p == s.end) {
 			*keys = s.keys;
-			return 0;
+			return ERR_OK;
 		}
 		body_fail(&s, "body is not valid JSON");
 	}
 	*why = s.why;
-	return -1;
+	return ERR_VALIDATION;
 }
 
 /* Keys json-c kept; fewer than were sent means two spelled one key differently ("n\u0061me"). */
@@ -348,13 +357,67 @@ static size_t body_count_keys(json_object *o)
 	return n;
 }
 
+/* Checks on the raw bytes, before anything parses them. */
+static err_t body_check_bytes(const char *buf, size_t len, const char **why)
+{
+	if (len > BODY_MAX_BYTES) {
+		*why = "body too large";
+		return ERR_TOO_LARGE;
+	}
+	if (!body_utf8_valid(buf, len)) {
+		*why = "body is not valid UTF-8 JSON";
+		return ERR_VALIDATION;
+	}
+	/* PostgreSQL text and jsonb cannot hold U+0000, and json-c would cut a key short at it:
+	 * refuse the escape anywhere (a literal backslash-u0000 text is refused too; so be it). */
+	if (memmem(buf, len, "\\u0000", 6) != NULL) {
+		*why = "body must not contain \\u0000";
+		return ERR_VALIDATION;
+	}
+	return ERR_OK;
+}
+
+/* json-c's reading of a text body_syntax accepted; *obj NULL on error. */
+static err_t body_tokenize(const char *buf, size_t len, json_object **obj, const char **why)
+{
+	json_tokener *tok = json_tokener_new_ex(BODY_MAX_DEPTH);
+	err_t rc = ERR_VALIDATION;
+
+	*obj = NULL;
+	if (tok == NULL) {
+		rc = ERR_INTERNAL;
+		goto out;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	*obj = json_tokener_parse_ex(tok, buf, (int)len);
+	if (*obj == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+		*why = json_tokener_get_error(tok) == json_tokener_error_depth
+			       ? "body nests too deeply"
+			       : "body is not valid JSON";
+		goto out;
+	}
+	/* Anything after the value but whitespace is an error too. */
+	for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
+		if (!isspace((unsigned char)buf[i])) {
+			*why = "body is not valid JSON";
+			goto out;
+		}
+	rc = ERR_OK;
+out:
+	if (rc != ERR_OK) {
+		json_object_put(*obj);
+		*obj = NULL;
+	}
+	if (tok)
+		json_tokener_free(tok);
+	return rc;
+}
+
 err_t body_parse(const char *buf, size_t len, int allow_empty, json_object **out, const char **why)
 {
-	size_t keys = 0;
-	json_tokener *tok = NULL;
+	size_t keys = 0, i;
 	json_object *obj = NULL;
 	err_t rc = ERR_VALIDATION;
-	size_t i;
 
 	*out = NULL;
 	*why = "body must be a JSON object";
@@ -365,57 +428,25 @@ err_t body_parse(const char *buf, size_t len, int allow_empty, json_object **out
 			rc = ERR_OK;
 		goto out;
 	}
-	if (len > BODY_MAX_BYTES) {
-		*why = "body too large";
-		rc = ERR_TOO_LARGE;
+	rc = body_check_bytes(buf, len, why);
+	if (rc == ERR_OK)
+		rc = body_syntax(buf, len, &keys, why);
+	if (rc == ERR_OK)
+		rc = body_tokenize(buf, len, &obj, why);
+	if (rc != ERR_OK)
 		goto out;
-	}
-	if (!body_utf8_valid(buf, len)) {
-		*why = "body is not valid UTF-8 JSON";
-		goto out;
-	}
-	/* PostgreSQL text and jsonb cannot hold U+0000, and json-c would cut a key short at it:
-	 * refuse the escape anywhere (a literal backslash-u0000 text is refused too; so be it). */
-	if (memmem(buf, len, "\\u0000", 6) != NULL) {
-		*why = "body must not contain \\u0000";
-		goto out;
-	}
-	if (body_syntax(buf, len, &keys, why) != 0)
-		goto out;
-	tok = json_tokener_new_ex(BODY_MAX_DEPTH);
-	if (tok == NULL) {
-		rc = ERR_INTERNAL;
-		goto out;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, buf, (int)len);
-	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success) {
-		*why = json_tokener_get_error(tok) == json_tokener_error_depth
-			       ? "body nests too deeply"
-			       : "body is not valid JSON";
-		goto out;
-	}
-	/* Anything after the value but whitespace is an error too. */
-	for (i = json_tokener_get_parse_end(tok); i < len; i++)
-		if (!isspace((unsigned char)buf[i])) {
-			*why = "body is not valid JSON";
-			goto out;
-		}
+	rc = ERR_VALIDATION;
 	if (!json_object_is_type(obj, json_type_object))
-		goto out;
+		goto out; /* *why is still "body must be a JSON object" */
 	if (body_count_keys(obj) != keys) {
 		*why = "body has a duplicate key";
 		goto out;
 	}
-
-
 	*out = obj;
 	obj = NULL;
 	rc = ERR_OK;
 out:
 	json_object_put(obj);
-	if (tok)
-		json_tokener_free(tok);
 	return rc;
 }
 

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "ctx.h"
-#include "db.h"
 
 void ctx_init(struct ctx *c)
 {
@@ -14,7 +13,7 @@ void ctx_init(struct ctx *c)
 
 void ctx_reset(struct ctx *c)
 {
-	struct db_conn *db = c->db;
+	struct db_conn *conn = c->conn;
 	const struct auth_keys *keys = c->keys;
 
 	free(c->body);
@@ -23,7 +22,7 @@ void ctx_reset(struct ctx *c)
 	json_object_put(c->out);
 	json_object_put(c->err_details);
 	ctx_init(c);
-	c->db = db;
+	c->conn = conn;
 	c->keys = keys;
 }
 
@@ -110,60 +109,4 @@ err_t ctx_fail_field(struct ctx *c, const char *field, const char *problem)
 	if (d)
 		json_object_object_add(d, field, json_object_new_string(problem));
 	return ctx_fail(c, ERR_VALIDATION, NULL, d);
-}
-
-err_t ctx_db_run(struct ctx *c, struct db_query *q, size_t n)
-{
-	struct db_as as = {.role = c->id.role[0] ? c->id.role : NULL, .claims = c->id.claims_json};
-	err_t rc = db_run(c->db, &as, q, n, &c->log);
-
-	switch (rc) {
-	case ERR_OK:
-		break;
-	case ERR_VALIDATION:
-		/* VS400: message is the field, detail the problem. */
-		if (db_last_message(c->db)[0])
-			return ctx_fail_field(c, db_last_message(c->db), db_last_detail(c->db));
-		break;
-	case ERR_FORBIDDEN:
-		log_warn(&c->log, "security: forbidden (resource of another user)");
-		/* fall through */
-	case ERR_CONFLICT:
-	case ERR_NOT_FOUND:
-		if (db_last_message(c->db)[0])
-			return ctx_fail(c, rc, db_last_message(c->db), NULL);
-		break;
-	default:
-		break;
-	}
-	return rc;
-}
-
-err_t ctx_db_list(struct ctx *c, struct db_query *q, size_t n, size_t count_i, size_t rows_i,
-		  int unit, json_object **rows, long *total)
-{
-	err_t rc = ctx_db_run(c, q, n);
-
-	*rows = NULL;
-	if (rc == ERR_OK) {
-		*total = strtol(PQgetvalue(q[count_i].res, 0, 0), NULL, 10);
-		*rows = db_rows_json(q[rows_i].res, (units_unit)unit);
-	}
-	db_queries_clear(q, n);
-	return rc;
-}
-
-err_t ctx_db_one(struct ctx *c, struct db_query *q, size_t n, int unit, json_object **row)
-{
-	err_t rc = ctx_db_run(c, q, n);
-
-	*row = NULL;
-	if (rc == ERR_OK) {
-		if (PQntuples(q[n - 1].res) == 1)
-			*row = db_row_json(q[n - 1].res, 0, (units_unit)unit);
-		else
-			rc = ERR_NOT_FOUND;
-	}
-	db_queries_clear(q, n);
-	return rc;
 }

@@ -2,7 +2,8 @@
  * libpq, one connection per worker process, used in pipeline mode: a request sends its
  * claims, its statements and one Sync, then reads every result. Between Syncs the server
  * runs the statements as one implicit transaction, so a request costs one round trip and
- * either all of it happens or none of it does.
+ * either all of it happens or none of it does. Reads wrap the same pipeline in one
+ * REPEATABLE READ READ ONLY transaction, so all their statements see one snapshot.
  */
 #include <poll.h>
 #include <sys/random.h>
@@ -10,19 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "body.h"
 #include "db.h"
+#include "db_json.h"
+
+#define DB_ATTEMPTS 3
 
 struct db_conn {
 	PGconn *pg;
 	char *conninfo;
 	unsigned gen; /* bumped on every new connection; prepared statements are per connection */
-	int stale;    /* reconnect before the next request (prepared plans went stale) */
+	int replan;   /* a schema change invalidated our prepared statements: prepare afresh */
+	int retry;    /* the last error is worth running the request again (it rolled back) */
 	char last_message[64];
 	char last_detail[256];
 };
 
-/* Set once per session: the formats db_row_json expects, and a bound on any statement. */
+/* Set once per session: the formats db_json_row expects, and a bound on any statement. */
 static const char db_session_sql[] =
 	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
 	" SET statement_timeout = '10s'; SET lock_timeout = '5s';"
@@ -31,6 +35,7 @@ static const char db_session_sql[] =
 static struct db_stmt db_st_claims = {
 	"db_claims",
 	"SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true)", 2, 0};
+static const char db_begin_sql[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 struct db_conn *db_open(const char *conninfo)
 {
@@ -62,6 +67,14 @@ void db_close(struct db_conn *db)
 	free(db);
 }
 
+/* Statements prepared on an older generation are prepared again before use. */
+static void db_new_generation(struct db_conn *db)
+{
+	db->gen++;
+	if (db->gen == 0) /* 0 means "never prepared" */
+		db->gen = 1;
+}
+
 static int db_connect(struct db_conn *db, const struct log_ctx *log)
 {
 	/* Keepalives and a TCP user timeout: a half-open connection to a vanished server must
@@ -89,9 +102,7 @@ static int db_connect(struct db_conn *db, const struct log_ctx *log)
 		return -1;
 	}
 	PQclear(r);
-	db->gen++;
-	if (db->gen == 0) /* 0 means "never prepared" */
-		db->gen = 1;
+	db_new_generation(db);
 	log_info(log, "database connected (generation %u)", db->gen);
 	return 0;
 }
@@ -103,7 +114,7 @@ static int db_connect(struct db_conn *db, const struct log_ctx *log)
  */
 static int db_ensure(struct db_conn *db, const struct log_ctx *log)
 {
-	if (db->pg && PQstatus(db->pg) == CONNECTION_OK && !db->stale) {
+	if (db->pg && PQstatus(db->pg) == CONNECTION_OK) {
 		struct pollfd pfd = {.fd = PQsocket(db->pg), .events = POLLIN};
 		/* Idle, we expect nothing (no LISTEN): anything readable is the server's goodbye
 		 * (admin shutdown, restart, failover) or EOF. PQconsumeInput would only buffer it. */
@@ -111,57 +122,78 @@ static int db_ensure(struct db_conn *db, const struct log_ctx *log)
 			return 0;
 		log_warn(log, "database connection closed while idle; reconnecting");
 	}
-	db->stale = 0;
 	return db_connect(db, log);
+}
+
+int db_connect_now(struct db_conn *db, const struct log_ctx *log)
+{
+	return db_ensure(db, log);
+}
+
+static int db_state_is(const char *state, const char *const *list)
+{
+	for (; *list; list++)
+		if (strncmp(state, *list, strlen(*list)) == 0)
+			return 1;
+	return 0;
+}
+
+/* VS4xx are raised by our own SQL functions with texts meant for the client. */
+static err_t db_map_ours(struct db_conn *db, const char *state, const char *msg, const char *detail)
+{
+	if (snprintf(db->last_message, sizeof(db->last_message), "%s", msg ? msg : "") < 0 ||
+	    snprintf(db->last_detail, sizeof(db->last_detail), "%s", detail ? detail : "") < 0)
+		db->last_message[0] = db->last_detail[0] = '\0';
+	if (strcmp(state, "VS400") == 0)
+		return ERR_VALIDATION;
+	if (strcmp(state, "VS403") == 0)
+		return ERR_FORBIDDEN;
+	if (strcmp(state, "VS404") == 0)
+		return ERR_NOT_FOUND;
+	return ERR_CONFLICT;
 }
 
 static err_t db_map_error(struct db_conn *db, const PGresult *r, const struct log_ctx *log)
 {
+	static const char *const conflict[] = {"23505", "23503", "40001", "40P01", "55P03", NULL};
+	static const char *const retry[] = {"40001", "40P01", "0A000", "26000", NULL};
+	static const char *const unavailable[] = {"08", "57P", "53", "57014", NULL};
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-	const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
 
 	if (state == NULL)
 		state = "";
-	db->last_message[0] = db->last_detail[0] = '\0';
-	/* VS4xx are raised by our own SQL functions with texts meant for the client. */
-	if (strncmp(state, "VS4", 3) == 0) {
-		if (snprintf(db->last_message, sizeof(db->last_message), "%s", msg ? msg : "") < 0 ||
-		    snprintf(db->last_detail, sizeof(db->last_detail), "%s", detail ? detail : "") < 0)
-			db->last_message[0] = db->last_detail[0] = '\0';
-		if (strcmp(state, "VS400") == 0)
-			return ERR_VALIDATION;
-		if (strcmp(state, "VS403") == 0)
-			return ERR_FORBIDDEN;
-		if (strcmp(state, "VS404") == 0)
-			return ERR_NOT_FOUND;
-		return ERR_CONFLICT;
+	if (msg == NULL)
+		msg = PQresultErrorMessage(r);
+	/* Serialization failures and deadlocks rolled everything back: safe to run again. A
+	 * prepared statement that outlived a schema change (0A000 "cached plan must not change
+	 * result type", 26000 gone) is prepared afresh and the request run again. */
+	db->retry = db_state_is(state, retry);
+	if (strcmp(state, "0A000") == 0 || strcmp(state, "26000") == 0) {
+		db->replan = 1;
+		log_warn(log, "prepared statements invalidated sqlstate=%s: %s", state, msg);
+		return ERR_INTERNAL;
 	}
-	if (strcmp(state, "23505") == 0 || strcmp(state, "23503") == 0 ||
-	    strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
-	    strcmp(state, "55P03") == 0) {
-		log_warn(log, "conflict sqlstate=%s: %s", state, msg ? msg : "");
+	if (strncmp(state, "VS4", 3) == 0)
+		return db_map_ours(db, state, msg, PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL));
+	if (db_state_is(state, conflict)) {
+		log_warn(log, "conflict sqlstate=%s: %s", state, msg);
 		return ERR_CONFLICT;
 	}
 	if (strncmp(state, "22", 2) == 0) {
 		/* Data exceptions come from client values our checks let through. */
-		log_warn(log, "data exception sqlstate=%s: %s", state, msg ? msg : "");
+		log_warn(log, "data exception sqlstate=%s: %s", state, msg);
 		return ERR_VALIDATION;
 	}
-	if (strcmp(state, "0A000") == 0 || strcmp(state, "26000") == 0) {
-		/* A prepared statement outlived a schema change: start afresh next time. */
-		db->stale = 1;
-	}
 	if (strcmp(state, "42501") == 0) {
-		log_warn(log, "row-level security refused sqlstate=%s: %s", state, msg ? msg : "");
+		log_warn(log, "row-level security refused sqlstate=%s: %s", state, msg);
 		return ERR_FORBIDDEN;
 	}
-	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
-	    strncmp(state, "53", 2) == 0 || strcmp(state, "57014") == 0) {
-		log_error(log, "database unavailable sqlstate=%s: %s", state, msg ? msg : "");
+	if (db_state_is(state, unavailable)) {
+		log_error(log, "database unavailable sqlstate=%s: %s", state, msg);
 		return ERR_UNAVAILABLE;
 	}
-	log_error(log, "database error sqlstate=%s: %s", state, msg ? msg : PQresultErrorMessage(r));
+	log_error(log, "database error sqlstate=%s: %s", state, msg);
 	return ERR_INTERNAL;
 }
 
@@ -171,136 +203,262 @@ enum db_slot_kind { DB_SLOT_SETUP, DB_SLOT_PREPARE, DB_SLOT_QUERY };
 struct db_slot {
 	enum db_slot_kind kind;
 	struct db_stmt *stmt;
-	size_t qi;
+	struct db_query *query; /* DB_SLOT_QUERY: where the result goes */
+	long index;             /* DB_SLOT_QUERY: position over pre statements, then q */
 };
 
-static err_t db_run_once(struct db_conn *db, const struct db_as *as, struct db_query *q, size_t n,
-			 const struct log_ctx *log, int *retry)
+struct db_pipe {
+	struct db_slot slots[2 * (DB_MAX_QUERIES + DB_MAX_PRE) + 4];
+	size_t n;
+};
+
+static void db_pipe_add(struct db_pipe *p, enum db_slot_kind kind, struct db_stmt *st,
+			struct db_query *query, long index)
 {
-	struct db_slot slots[2 * DB_MAX_QUERIES + 2];
-	size_t nslots = 0, i;
-	err_t rc = ERR_OK;
-	int broken = 0;
+	p->slots[p->n++] = (struct db_slot){kind, st, query, index};
+}
 
-	*retry = 0;
-	if (n > DB_MAX_QUERIES)
-		return ERR_INTERNAL;
-	if (db_ensure(db, log) != 0)
-		return ERR_UNAVAILABLE;
+/* Queues one prepared statement, preparing it first when this connection has not yet (once
+ * even when a pipeline uses it twice: its Prepare is not answered yet). */
+static int db_pipe_stmt(struct db_conn *db, struct db_pipe *p, struct db_stmt *st,
+			const char *const *params, struct db_query *query, long index)
+{
+	int queued = 0;
+
+	for (size_t k = 0; k < p->n; k++)
+		if (p->slots[k].kind == DB_SLOT_PREPARE && p->slots[k].stmt == st)
+			queued = 1;
+	if (st->prepared_gen != db->gen && !queued) {
+		if (!PQsendPrepare(db->pg, st->name, st->sql, st->nparams, NULL))
+			return -1;
+		db_pipe_add(p, DB_SLOT_PREPARE, st, NULL, -1);
+	}
+	if (!PQsendQueryPrepared(db->pg, st->name, st->nparams, params, NULL, NULL, 0))
+		return -1;
+	db_pipe_add(p, query ? DB_SLOT_QUERY : DB_SLOT_SETUP, st, query, index);
+	return 0;
+}
+
+static int db_pipe_plain(struct db_conn *db, struct db_pipe *p, const char *sql)
+{
+	if (!PQsendQueryParams(db->pg, sql, 0, NULL, NULL, NULL, NULL, 0))
+		return -1;
+	db_pipe_add(p, DB_SLOT_SETUP, NULL, NULL, -1);
+	return 0;
+}
+
+/* Sends the whole request: [BEGIN] claims, pre statements, q, [COMMIT], Sync. */
+static int db_pipe_send(struct db_conn *db, struct db_sess *s, struct db_query *q, size_t n,
+			struct db_pipe *p)
+{
 	if (!PQenterPipelineMode(db->pg))
-		goto lost;
-	if (as && as->role) {
-		const char *p[2] = {as->role, as->claims ? as->claims : ""};
-		if (db_st_claims.prepared_gen != db->gen) {
-			if (!PQsendPrepare(db->pg, db_st_claims.name, db_st_claims.sql, 2, NULL))
-				goto lost;
-			slots[nslots++] = (struct db_slot){DB_SLOT_PREPARE, &db_st_claims, 0};
-		}
-		if (!PQsendQueryPrepared(db->pg, db_st_claims.name, 2, p, NULL, NULL, 0))
-			goto lost;
-		slots[nslots++] = (struct db_slot){DB_SLOT_SETUP, NULL, 0};
+		return -1;
+	if (s->snapshot && db_pipe_plain(db, p, db_begin_sql) != 0)
+		return -1;
+	if (s->role) {
+		const char *cp[2] = {s->role, s->claims ? s->claims : ""};
+		if (db_pipe_stmt(db, p, &db_st_claims, cp, NULL, -1) != 0)
+			return -1;
 	}
-	for (i = 0; i < n; i++) {
-		struct db_stmt *st = q[i].stmt;
-		int queued = 0;
-		/* Prepared once even when a pipeline uses it twice (the Prepare is not answered yet). */
-		for (size_t k = 0; k < nslots; k++)
-			if (slots[k].kind == DB_SLOT_PREPARE && slots[k].stmt == st)
-				queued = 1;
-		if (st->prepared_gen != db->gen && !queued) {
-			if (!PQsendPrepare(db->pg, st->name, st->sql, st->nparams, NULL))
-				goto lost;
-			slots[nslots++] = (struct db_slot){DB_SLOT_PREPARE, st, i};
-		}
-		if (!PQsendQueryPrepared(db->pg, st->name, st->nparams, q[i].params, NULL, NULL, 0))
-			goto lost;
-		slots[nslots++] = (struct db_slot){DB_SLOT_QUERY, st, i};
-	}
-	if (!PQpipelineSync(db->pg))
-		goto lost;
+	for (size_t i = 0; i < s->npre; i++)
+		if (db_pipe_stmt(db, p, s->pre[i].stmt, s->pre[i].params, &s->pre[i], (long)i) != 0)
+			return -1;
+	for (size_t i = 0; i < n; i++)
+		if (db_pipe_stmt(db, p, q[i].stmt, q[i].params, &q[i], (long)(s->npre + i)) != 0)
+			return -1;
+	if (s->snapshot && db_pipe_plain(db, p, "COMMIT") != 0)
+		return -1;
+	return PQpipelineSync(db->pg) ? 0 : -1;
+}
 
-	for (i = 0; i < nslots; i++) {
+/* Reads one slot's result and the NULL that ends it. -1: the connection is unusable. */
+static int db_pipe_read_slot(struct db_conn *db, struct db_sess *s, struct db_slot *slot, err_t *rc)
+{
+	PGresult *r = PQgetResult(db->pg);
+	ExecStatusType st;
+
+	if (r == NULL)
+		return -1;
+	st = PQresultStatus(r);
+	if (st == PGRES_FATAL_ERROR && *rc == ERR_OK) {
+		*rc = db_map_error(db, r, s->log);
+		s->failed = slot->index;
+	} else if (st == PGRES_COMMAND_OK && slot->kind == DB_SLOT_PREPARE) {
+		slot->stmt->prepared_gen = db->gen;
+	}
+	if (slot->kind == DB_SLOT_QUERY && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK))
+		slot->query->res = r;
+	else
+		PQclear(r);
+	if ((r = PQgetResult(db->pg)) != NULL) {
+		PQclear(r);
+		return -1;
+	}
+	return PQstatus(db->pg) == CONNECTION_OK ? 0 : -1;
+}
+
+/* The Sync's answer. An error at the implicit COMMIT arrives just before it. */
+static int db_pipe_read_sync(struct db_conn *db, struct db_sess *s, err_t *rc)
+{
+	for (int guard = 0; guard < 4; guard++) {
 		PGresult *r = PQgetResult(db->pg);
-		ExecStatusType s;
+		ExecStatusType st = r ? PQresultStatus(r) : PGRES_EMPTY_QUERY;
 
 		if (r == NULL) {
-			broken = 1;
-			break;
+			if (guard > 0)
+				continue; /* the NULL that ends the commit error's results */
+			return -1;
 		}
-		s = PQresultStatus(r);
-		if (s == PGRES_FATAL_ERROR && rc == ERR_OK) {
-			const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-			if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0))
-				*retry = 1;
-			rc = db_map_error(db, r, log);
-			if (PQstatus(db->pg) != CONNECTION_OK)
-				broken = 1;
-		} else if (s == PGRES_COMMAND_OK && slots[i].kind == DB_SLOT_PREPARE) {
-			slots[i].stmt->prepared_gen = db->gen;
-		}
-		if (slots[i].kind == DB_SLOT_QUERY && (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK)) {
-			q[slots[i].qi].res = r;
-		} else {
-			PQclear(r);
-		}
-		/* Each statement's results end with a NULL. */
-		if ((r = PQgetResult(db->pg)) != NULL) {
-			PQclear(r);
-			broken = 1;
-			break;
-		}
-		if (broken)
-			break;
-	}
-	/* Then the Sync. An error at the implicit COMMIT arrives just before it. */
-	for (int guard = 0; !broken; guard++) {
-		PGresult *r = PQgetResult(db->pg);
-		ExecStatusType s = r ? PQresultStatus(r) : PGRES_EMPTY_QUERY;
-
-		if (r == NULL && guard > 0 && guard < 4)
-			continue; /* the NULL that ends the commit error's results */
-		if (r == NULL || guard >= 4) {
-			broken = 1;
-		} else if (s == PGRES_FATAL_ERROR) {
-			if (rc == ERR_OK) {
-				const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-				*retry = state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
-				rc = db_map_error(db, r, log);
-			}
-		} else if (s == PGRES_PIPELINE_SYNC) {
-			PQclear(r);
-			break;
-		}
+		if (st == PGRES_FATAL_ERROR && *rc == ERR_OK)
+			*rc = db_map_error(db, r, s->log);
 		PQclear(r);
+		if (st == PGRES_PIPELINE_SYNC)
+			return 0;
 	}
-	if (broken || !PQexitPipelineMode(db->pg))
+	return -1;
+}
+
+/* An explicit transaction (a read's snapshot) that failed stays open past the Sync. */
+static int db_end_transaction(struct db_conn *db)
+{
+	PGresult *r;
+	int ok;
+
+	if (PQtransactionStatus(db->pg) == PQTRANS_IDLE)
+		return 0;
+	r = PQexec(db->pg, "ROLLBACK");
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+/* After 0A000/26000: forget every prepared statement, so each is prepared again. */
+static int db_replan(struct db_conn *db)
+{
+	PGresult *r = PQexec(db->pg, "DEALLOCATE ALL");
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+	PQclear(r);
+	db->replan = 0;
+	db_new_generation(db);
+	return ok ? 0 : -1;
+}
+
+static void db_pre_clear(struct db_sess *s)
+{
+	for (size_t i = 0; i < s->npre; i++) {
+		PQclear(s->pre[i].res);
+		s->pre[i].res = NULL;
+	}
+}
+
+static err_t db_run_once(struct db_conn *db, struct db_sess *s, struct db_query *q, size_t n)
+{
+	struct db_pipe p = {.n = 0};
+	err_t rc = ERR_OK;
+	size_t i;
+
+	db->retry = 0;
+	s->failed = -1;
+	if (db_ensure(db, s->log) != 0)
+		return ERR_UNAVAILABLE;
+	if (db_pipe_send(db, s, q, n, &p) != 0)
 		goto lost;
+	for (i = 0; i < p.n; i++)
+		if (db_pipe_read_slot(db, s, &p.slots[i], &rc) != 0)
+			goto lost;
+	if (db_pipe_read_sync(db, s, &rc) != 0 || !PQexitPipelineMode(db->pg) ||
+	    db_end_transaction(db) != 0)
+		goto lost;
+	if (rc == ERR_OK || s->failed >= (long)s->npre)
+		s->pre_passed = 1;
+	if (db->replan && db_replan(db) != 0)
+		goto lost;
+	db_pre_clear(s);
 	if (rc != ERR_OK)
 		db_queries_clear(q, n);
 	return rc;
 lost:
-	log_error(log, "database connection lost: %s", db->pg ? PQerrorMessage(db->pg) : "");
+	log_error(s->log, "database connection lost: %s", db->pg ? PQerrorMessage(db->pg) : "");
 	db_drop(db);
+	db_pre_clear(s);
 	db_queries_clear(q, n);
-	*retry = 0;
+	db->retry = 0;
 	return ERR_UNAVAILABLE;
 }
 
-err_t db_run(struct db_conn *db, const struct db_as *as, struct db_query *q, size_t n,
-	     const struct log_ctx *log)
+err_t db_run(struct db_sess *s, struct db_query *q, size_t n)
 {
+	struct db_conn *db = s->conn;
 	err_t rc = ERR_INTERNAL;
-	int retry = 0;
 
-	/* Nothing of an earlier request's error may leak into this one's answer. */
-	db->last_message[0] = db->last_detail[0] = '\0';
-	/* Serialization failures and deadlocks rolled everything back: safe to run again. */
-	for (int attempt = 0; attempt < 3; attempt++) {
-		rc = db_run_once(db, as, q, n, log, &retry);
-		if (!retry)
+	if (n > DB_MAX_QUERIES || s->npre > DB_MAX_PRE)
+		return ERR_INTERNAL;
+	for (int attempt = 1; attempt <= DB_ATTEMPTS; attempt++) {
+		/* Nothing of an earlier attempt's error may leak into this one's answer. */
+		db->last_message[0] = db->last_detail[0] = '\0';
+		rc = db_run_once(db, s, q, n);
+		if (rc == ERR_OK || !db->retry)
 			break;
-		log_warn(log, "transaction retried after serialization failure (attempt %d)", attempt + 1);
+		log_warn(s->log, "transaction rolled back and run again (attempt %d)", attempt);
 	}
+	s->last = rc;
+	return rc;
+}
+
+err_t db_exec(struct db_sess *s, struct db_query *q, size_t n)
+{
+	err_t rc = db_run(s, q, n);
+
+	db_queries_clear(q, n);
+	return rc;
+}
+
+err_t db_one(struct db_sess *s, struct db_query *q, size_t n, units_unit u, json_object **row)
+{
+	err_t rc = db_run(s, q, n);
+
+	*row = NULL;
+	if (rc == ERR_OK) {
+		if (PQntuples(q[n - 1].res) == 1)
+			*row = db_json_row(q[n - 1].res, 0, u);
+		rc = *row ? ERR_OK : ERR_NOT_FOUND;
+	}
+	db_queries_clear(q, n);
+	return rc;
+}
+
+err_t db_list(struct db_sess *s, struct db_query *q, size_t n, size_t count_i, size_t rows_i,
+	      units_unit u, json_object **rows, long *total)
+{
+	err_t rc = db_run(s, q, n);
+
+	*rows = NULL;
+	if (rc == ERR_OK) {
+		*total = db_count(q[count_i].res);
+		*rows = db_json_rows(q[rows_i].res, u);
+		if (*rows == NULL)
+			rc = ERR_INTERNAL;
+	}
+	db_queries_clear(q, n);
+	return rc;
+}
+
+err_t db_doc(struct db_sess *s, struct db_query *q, size_t n, units_unit u, json_object **doc)
+{
+	err_t rc = db_run(s, q, n);
+
+	*doc = NULL;
+	if (rc == ERR_OK) {
+		const PGresult *r = q[n - 1].res;
+		if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+			*doc = db_json_parse(PQgetvalue(r, 0, 0));
+		if (*doc == NULL)
+			rc = ERR_INTERNAL;
+		else
+			db_json_api(*doc, u);
+	}
+	db_queries_clear(q, n);
 	return rc;
 }
 
@@ -322,190 +480,6 @@ const char *db_last_message(const struct db_conn *db)
 	return db->last_message;
 }
 
-/* Columns whose numbers are distances (stored in km, shown in the asked unit). */
-static int db_is_distance(const char *col)
-{
-	static const char *const names[] = {
-		"total_kilometrage", "initial_kilometrage", "distance", "kilometrage_since_last_maintenance",
-		"replacement_threshold", "credited_distance", NULL};
-	for (const char *const *n = names; *n; n++)
-		if (strcmp(col, *n) == 0)
-			return 1;
-	return 0;
-}
-
-#define DB_OID_BOOL 16
-#define DB_OID_INT8 20
-#define DB_OID_INT2 21
-#define DB_OID_INT4 23
-#define DB_OID_JSON 114
-#define DB_OID_FLOAT4 700
-#define DB_OID_FLOAT8 701
-#define DB_OID_TIMESTAMPTZ 1184
-#define DB_OID_NUMERIC 1700
-#define DB_OID_JSONB 3802
-
-/* "2024-01-15 10:00:00.5+00" (ISO, UTC session) -> "2024-01-15T10:00:00.5Z" */
-static json_object *db_rfc3339(const char *s)
-{
-	char buf[64];
-	size_t len = strlen(s);
-
-	if (len < 19 || len + 2 >= sizeof(buf))
-		return json_object_new_string(s);
-	memcpy(buf, s, len + 1);
-	buf[10] = 'T';
-	if (len > 3 && strcmp(buf + len - 3, "+00") == 0) {
-		buf[len - 3] = 'Z';
-		buf[len - 2] = '\0';
-	}
-	return json_object_new_string(buf);
-}
-
-/* Adds j under name; "a.b" goes into sub-object a as b, so one row can carry a nested object. */
-static void db_put(json_object *o, const char *name, json_object *j)
-{
-	const char *dot = strchr(name, '.');
-	json_object *sub;
-	char head[64];
-
-	if (dot == NULL || (size_t)(dot - name) >= sizeof(head)) {
-		json_object_object_add(o, name, j);
-		return;
-	}
-	memcpy(head, name, (size_t)(dot - name));
-	head[dot - name] = '\0';
-	if (!json_object_object_get_ex(o, head, &sub) || !json_object_is_type(sub, json_type_object)) {
-		sub = json_object_new_object();
-		json_object_object_add(o, head, sub);
-	}
-	json_object_object_add(sub, dot + 1, j);
-}
-
-json_object *db_json_parse(const char *text)
-{
-	json_tokener *tok = json_tokener_new_ex(BODY_MAX_DEPTH + 32);
-	json_object *o;
-
-	if (tok == NULL)
-		return NULL;
-	o = json_tokener_parse_ex(tok, text, (int)strlen(text));
-	if (json_tokener_get_error(tok) != json_tokener_success) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
-}
-
-json_object *db_row_json(const PGresult *res, int row, units_unit unit)
-{
-	json_object *o = json_object_new_object();
-	int nf = PQnfields(res);
-	int has_distance = 0;
-
-	if (o == NULL)
-		return NULL;
-	for (int f = 0; f < nf; f++) {
-		const char *name = PQfname(res, f);
-		const char *v = PQgetvalue(res, row, f);
-		json_object *j = NULL;
-
-		if (PQgetisnull(res, row, f)) {
-			db_put(o, name, NULL);
-			continue;
-		}
-		switch (PQftype(res, f)) {
-		case DB_OID_BOOL:
-			j = json_object_new_boolean(v[0] == 't');
-			break;
-		case DB_OID_INT2:
-		case DB_OID_INT4:
-		case DB_OID_INT8:
-			j = json_object_new_int64(strtoll(v, NULL, 10));
-			break;
-		case DB_OID_NUMERIC:
-		case DB_OID_FLOAT4:
-		case DB_OID_FLOAT8:
-			if (db_is_distance(name)) {
-				j = units_json(strtod(v, NULL), unit);
-				has_distance = 1;
-			} else {
-				j = units_json(strtod(v, NULL), UNITS_KM);
-			}
-			break;
-		case DB_OID_JSON:
-		case DB_OID_JSONB:
-			j = db_json_parse(v);
-			break;
-		case DB_OID_TIMESTAMPTZ:
-			j = db_rfc3339(v);
-			break;
-		default:
-			j = json_object_new_string(v);
-			break;
-		}
-		db_put(o, name, j);
-	}
-	/* Every object that carries a distance says in which unit. */
-	if (has_distance)
-		json_object_object_add(o, "unit", json_object_new_string(units_name(unit)));
-	return o;
-}
-
-void db_json_api(json_object *o, units_unit unit)
-{
-	int has_distance = 0;
-
-	if (json_object_is_type(o, json_type_array)) {
-		size_t n = json_object_array_length(o);
-		for (size_t i = 0; i < n; i++)
-			db_json_api(json_object_array_get_idx(o, i), unit);
-		return;
-	}
-	if (!json_object_is_type(o, json_type_object))
-		return;
-	json_object_object_foreach(o, key, val)
-	{
-		size_t klen = strlen(key);
-
-		/* metadata is the user's own JSON: never rewritten. */
-		if (val == NULL || strcmp(key, "metadata") == 0)
-			continue;
-		if (db_is_distance(key) &&
-		    (json_object_is_type(val, json_type_double) || json_object_is_type(val, json_type_int))) {
-			/* Replacing the value of the key being visited is safe in json-c. */
-			json_object_object_add(o, key, units_json(json_object_get_double(val), unit));
-			has_distance = 1;
-		} else if (klen > 3 && strcmp(key + klen - 3, "_at") == 0 &&
-			   json_object_is_type(val, json_type_string)) {
-			const char *s = json_object_get_string(val);
-			size_t slen = strlen(s);
-			char buf[64];
-			if (slen > 6 && slen < sizeof(buf) && strcmp(s + slen - 6, "+00:00") == 0) {
-				memcpy(buf, s, slen - 6);
-				buf[slen - 6] = 'Z';
-				buf[slen - 5] = '\0';
-				json_object_object_add(o, key, json_object_new_string(buf));
-			}
-		} else {
-			db_json_api(val, unit);
-		}
-	}
-	if (has_distance)
-		json_object_object_add(o, "unit", json_object_new_string(units_name(unit)));
-}
-
-json_object *db_rows_json(const PGresult *res, units_unit unit)
-{
-	json_object *a = json_object_new_array();
-	int n = PQntuples(res);
-
-	for (int i = 0; a && i < n; i++)
-		json_object_array_add(a, db_row_json(res, i, unit));
-	return a;
-}
-
 const char *db_text(const PGresult *res, int row, const char *col)
 {
 	int f = PQfnumber(res, col);
@@ -515,10 +489,11 @@ const char *db_text(const PGresult *res, int row, const char *col)
 	return PQgetvalue(res, row, f);
 }
 
-int db_bool(const PGresult *res, int row, const char *col)
+long db_count(const PGresult *res)
 {
-	const char *v = db_text(res, row, col);
-	return v && v[0] == 't';
+	if (res == NULL || PQntuples(res) < 1 || PQnfields(res) < 1)
+		return 0;
+	return strtol(PQgetvalue(res, 0, 0), NULL, 10);
 }
 
 int db_uuid4(char out[37])

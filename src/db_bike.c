@@ -1,13 +1,10 @@
-/* Bike SQL. Writes go through the functions of sql/migrations/004; reads use vehicles.bike_v. */
-#include <stdlib.h>
+/* Bike SQL. Writes go through the functions of sql/functions/30_bikes.sql; reads use the
+ * view vehicles.bike_v (is_active included). */
 #include <string.h>
 
-#include "db.h"
 #include "db_bike.h"
+#include "db_json.h"
 #include "db_sql.h"
-
-/* 404/403 for a bike: the first statement of every pipeline about one bike. */
-struct db_stmt db_bike_st_assert = {"bike_assert", "SELECT vehicles.assert_owner('bike', $1)", 1, 0};
 
 static struct db_stmt st_insert = {"bike_insert",
 	"INSERT INTO vehicles.user_bike (id, user_id, name, type, brand, model, purchase_date,"
@@ -51,6 +48,19 @@ static struct db_stmt st_delete = {"bike_delete", "SELECT vehicles.bike_delete($
 static struct db_stmt st_set_active = {"bike_set_active", "SELECT vehicles.bike_set_active($1)", 1, 0};
 static struct db_stmt st_deactivate = {"bike_deactivate", "SELECT vehicles.bike_deactivate($1)", 1, 0};
 
+/* Day counts are whole UTC days elapsed, floored, never negative (api-notes). */
+static struct db_stmt st_stats = {"bike_stats",
+	"SELECT b.total_kilometrage,"
+	" vehicles.maintenance_km_since(b.id) AS kilometrage_since_last_maintenance,"
+	" " DB_DAYS_OWNED("b") " AS days_owned,"
+	" " DB_DAYS_SINCE("lm.at") " AS days_since_last_maintenance,"
+	" (SELECT count(*) FROM vehicles.part_installation i"
+	"   WHERE i.bike_id = b.id AND i.removed_at IS NULL)::integer AS installed_parts_count"
+	" FROM vehicles.user_bike b"
+	" LEFT JOIN LATERAL (SELECT max(m.performed_at) AS at FROM vehicles.maintenance_record m"
+	"   WHERE m.bike_id = b.id) lm ON true"
+	" WHERE b.id = $1", 1, 0};
+
 /* Adds "parts": the rows of parts (installed parts, any bikes) that are on this bike. */
 static void db_bike_add_parts(json_object *bike, const PGresult *parts, units_unit u)
 {
@@ -60,150 +70,135 @@ static void db_bike_add_parts(json_object *bike, const PGresult *parts, units_un
 	for (int r = 0; parts && r < PQntuples(parts); r++) {
 		const char *on = db_text(parts, r, "current_bike_id");
 		if (on && strcmp(on, bike_id) == 0)
-			json_object_array_add(arr, db_row_json(parts, r, u));
+			json_object_array_add(arr, db_json_row(parts, r, u));
 	}
 	json_object_object_add(bike, "parts", arr);
 }
 
-void db_bike_attach_parts(json_object *bikes, const PGresult *parts, units_unit u)
-{
-	for (size_t i = 0; i < json_object_array_length(bikes); i++)
-		db_bike_add_parts(json_object_array_get_idx(bikes, i), parts, u);
-}
-
-/* First row of res as the bike, with its parts; NULL when res has no row. */
+/* First row of bike as the bike, with its parts; NULL when there is no row. */
 static json_object *db_bike_with_parts(const PGresult *bike, const PGresult *parts, units_unit u)
 {
 	json_object *one;
 
 	if (PQntuples(bike) == 0)
 		return NULL;
-	one = db_row_json(bike, 0, u);
-	db_bike_add_parts(one, parts, u);
+	one = db_json_row(bike, 0, u);
+	if (one)
+		db_bike_add_parts(one, parts, u);
 	return one;
 }
 
-err_t db_bike_assert(struct ctx *c, const char *id)
+/* Runs q[0..n) and answers the bike of q[bike_i] with the parts of q[parts_i] (-1: none). */
+static err_t db_bike_read(struct db_sess *s, struct db_query *q, size_t n, size_t bike_i,
+			  long parts_i, units_unit u, json_object **bike)
 {
-	struct db_query q[1] = {{&db_bike_st_assert, {id}}};
-	err_t rc = ctx_db_run(c, q, 1);
+	err_t rc = db_run(s, q, n);
 
-	db_queries_clear(q, 1);
+	*bike = NULL;
+	if (rc == ERR_OK) {
+		*bike = db_bike_with_parts(q[bike_i].res, parts_i < 0 ? NULL : q[parts_i].res, u);
+		if (*bike == NULL)
+			rc = ERR_NOT_FOUND;
+	}
 	return rc;
 }
 
-err_t db_bike_create(struct ctx *c, const char *patch, units_unit u, json_object **bike)
+err_t db_bike_create(struct db_sess *s, const char *patch, units_unit u, json_object **bike)
 {
 	char id[37];
 	struct db_query q[2] = {{&st_insert, {id, patch}}, {&st_one, {id}}};
-	err_t rc = ERR_INTERNAL;
+	err_t rc;
 
 	*bike = NULL;
 	if (db_uuid4(id) != 0)
-		goto out;
-	rc = ctx_db_run(c, q, 2);
-	if (rc != ERR_OK)
-		goto out;
-	*bike = db_bike_with_parts(q[1].res, NULL, u);
-	rc = *bike ? ERR_OK : ERR_INTERNAL;
-out:
+		return ERR_INTERNAL;
+	rc = db_bike_read(s, q, 2, 1, -1, u, bike);
 	db_queries_clear(q, 2);
 	return rc;
 }
 
-err_t db_bike_list(struct ctx *c, long limit, long offset, int include_parts, units_unit u,
+err_t db_bike_list(struct db_sess *s, long limit, long offset, int include_parts, units_unit u,
 		   json_object **bikes, long *total)
 {
 	struct db_page pg;
 	struct db_query q[3] = {{&st_count, {NULL}}, {&st_page, {pg.limit, pg.offset}},
 				{&st_page_parts, {pg.limit, pg.offset}}};
-	err_t rc = ERR_INTERNAL;
+	err_t rc;
 
 	*bikes = NULL;
 	if (db_page_init(&pg, limit, offset) != 0)
-		return rc;
+		return ERR_INTERNAL;
 	if (!include_parts)
-		return ctx_db_list(c, q, 2, 0, 1, u, bikes, total);
-	rc = ctx_db_run(c, q, 3);
+		return db_list(s, q, 2, 0, 1, u, bikes, total);
+	rc = db_run(s, q, 3);
 	if (rc == ERR_OK) {
-		*total = strtol(PQgetvalue(q[0].res, 0, 0), NULL, 10);
-		*bikes = db_rows_json(q[1].res, u);
-		db_bike_attach_parts(*bikes, q[2].res, u);
+		*total = db_count(q[0].res);
+		*bikes = db_json_rows(q[1].res, u);
+		for (size_t i = 0; *bikes && i < json_object_array_length(*bikes); i++)
+			db_bike_add_parts(json_object_array_get_idx(*bikes, i), q[2].res, u);
 	}
 	db_queries_clear(q, 3);
 	return rc;
 }
 
 /* Runs write (may be NULL) then reads the bike back with its parts, in one transaction. */
-static err_t db_bike_write_read(struct ctx *c, struct db_stmt *write, const char *id,
+static err_t db_bike_write_read(struct db_sess *s, struct db_stmt *write, const char *id,
 				const char *arg, units_unit u, json_object **bike)
 {
 	struct db_query q[3] = {{write, {id, arg}}, {&st_one, {id}}, {&st_parts, {id}}};
-	err_t rc;
+	err_t rc = db_bike_read(s, q, 3, 1, 2, u, bike);
 
-	*bike = NULL;
-	rc = ctx_db_run(c, q, 3);
-	if (rc == ERR_OK) {
-		*bike = db_bike_with_parts(q[1].res, q[2].res, u);
-		if (*bike == NULL)
-			rc = ERR_NOT_FOUND;
-	}
 	db_queries_clear(q, 3);
 	return rc;
 }
 
-err_t db_bike_get(struct ctx *c, const char *id, units_unit u, json_object **bike)
+err_t db_bike_get(struct db_sess *s, const char *id, units_unit u, json_object **bike)
 {
-	struct db_query q[4] = {{&db_bike_st_assert, {id}}, {&st_one, {id}}, {&st_parts, {id}},
-				{&st_recent_maint, {id}}};
-	err_t rc;
+	struct db_query q[3] = {{&st_one, {id}}, {&st_parts, {id}}, {&st_recent_maint, {id}}};
+	err_t rc = db_bike_read(s, q, 3, 0, 1, u, bike);
 
-	*bike = NULL;
-	rc = ctx_db_run(c, q, 4);
-	if (rc == ERR_OK) {
-		*bike = db_bike_with_parts(q[1].res, q[2].res, u);
-		if (*bike)
-			json_object_object_add(*bike, "recent_maintenance", db_rows_json(q[3].res, u));
-		else
-			rc = ERR_NOT_FOUND;
-	}
-	db_queries_clear(q, 4);
+	if (rc == ERR_OK)
+		json_object_object_add(*bike, "recent_maintenance", db_json_rows(q[2].res, u));
+	db_queries_clear(q, 3);
 	return rc;
 }
 
-err_t db_bike_active(struct ctx *c, units_unit u, json_object **bike)
+err_t db_bike_active(struct db_sess *s, units_unit u, json_object **bike)
 {
 	struct db_query q[2] = {{&st_active, {NULL}}, {&st_active_parts, {NULL}}};
-	err_t rc = ctx_db_run(c, q, 2);
+	err_t rc = db_bike_read(s, q, 2, 0, 1, u, bike);
 
-	*bike = NULL;
-	if (rc == ERR_OK)
-		*bike = db_bike_with_parts(q[0].res, q[1].res, u);
 	db_queries_clear(q, 2);
-	return rc;
+	/* No active bike is not an error: the answer is null. */
+	return rc == ERR_NOT_FOUND ? ERR_OK : rc;
 }
 
-err_t db_bike_update(struct ctx *c, const char *id, const char *patch, units_unit u,
+err_t db_bike_update(struct db_sess *s, const char *id, const char *patch, units_unit u,
 		     json_object **bike)
 {
-	return db_bike_write_read(c, &st_update, id, patch, u, bike);
+	return db_bike_write_read(s, &st_update, id, patch, u, bike);
 }
 
-err_t db_bike_set_active(struct ctx *c, const char *id, units_unit u, json_object **bike)
+err_t db_bike_set_active(struct db_sess *s, const char *id, units_unit u, json_object **bike)
 {
-	return db_bike_write_read(c, &st_set_active, id, NULL, u, bike);
+	return db_bike_write_read(s, &st_set_active, id, NULL, u, bike);
 }
 
-err_t db_bike_deactivate(struct ctx *c, const char *id, units_unit u, json_object **bike)
+err_t db_bike_deactivate(struct db_sess *s, const char *id, units_unit u, json_object **bike)
 {
-	return db_bike_write_read(c, &st_deactivate, id, NULL, u, bike);
+	return db_bike_write_read(s, &st_deactivate, id, NULL, u, bike);
 }
 
-err_t db_bike_delete(struct ctx *c, const char *id)
+err_t db_bike_delete(struct db_sess *s, const char *id)
 {
 	struct db_query q[1] = {{&st_delete, {id}}};
-	err_t rc = ctx_db_run(c, q, 1);
 
-	db_queries_clear(q, 1);
-	return rc;
+	return db_exec(s, q, 1);
+}
+
+err_t db_bike_stats(struct db_sess *s, const char *id, units_unit u, json_object **stats)
+{
+	struct db_query q[1] = {{&st_stats, {id}}};
+
+	return db_one(s, q, 1, u, stats);
 }

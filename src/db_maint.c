@@ -1,11 +1,4 @@
 /* Maintenance SQL: records of a bike (bike_id = it, with or without a part) or of a part. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "db.h"
-#include "db_bike.h"
-#include "db_part.h"
 #include "db_maint.h"
 #include "db_sql.h"
 
@@ -14,19 +7,18 @@ static struct db_stmt st_create = {"maint_create",
 static struct db_stmt st_one = {"maint_one",
 	"SELECT " DB_MAINT_COLS " FROM vehicles.maintenance_record m WHERE m.id = $1", 1, 0};
 
-static struct db_stmt st_bike_count = {"maint_bike_count",
-	"SELECT count(*) FROM vehicles.maintenance_record WHERE bike_id = $1", 1, 0};
-static struct db_stmt st_bike_page = {"maint_bike_page",
-	"SELECT " DB_MAINT_COLS " FROM vehicles.maintenance_record m WHERE m.bike_id = $1"
-	" ORDER BY m.performed_at DESC, m.id DESC LIMIT $2 OFFSET $3", 3, 0};
+/* $1 the bike or part, $2 'bike' or 'part': one statement pair serves both lists (an OR
+ * of the two indexed conditions, so each keeps its index). */
+#define DB_MAINT_OF                                                                       \
+	" WHERE ($2::text = 'bike' AND m.bike_id = $1::uuid)"                              \
+	" OR ($2::text = 'part' AND m.part_id = $1::uuid)"
+static struct db_stmt st_count = {"maint_count",
+	"SELECT count(*) FROM vehicles.maintenance_record m" DB_MAINT_OF, 2, 0};
+static struct db_stmt st_page = {"maint_page",
+	"SELECT " DB_MAINT_COLS " FROM vehicles.maintenance_record m" DB_MAINT_OF
+	" ORDER BY m.performed_at DESC, m.id DESC LIMIT $3 OFFSET $4", 4, 0};
 
-static struct db_stmt st_part_count = {"maint_part_count",
-	"SELECT count(*) FROM vehicles.maintenance_record WHERE part_id = $1", 1, 0};
-static struct db_stmt st_part_page = {"maint_part_page",
-	"SELECT " DB_MAINT_COLS " FROM vehicles.maintenance_record m WHERE m.part_id = $1"
-	" ORDER BY m.performed_at DESC, m.id DESC LIMIT $2 OFFSET $3", 3, 0};
-
-err_t db_maint_create(struct ctx *c, const char *bike, const char *part, const char *fields,
+err_t db_maint_create(struct db_sess *s, const char *bike, const char *part, const char *fields,
 		      json_object **rec)
 {
 	char id[37];
@@ -35,20 +27,18 @@ err_t db_maint_create(struct ctx *c, const char *bike, const char *part, const c
 	*rec = NULL;
 	if (db_uuid4(id) != 0)
 		return ERR_INTERNAL;
-	return ctx_db_one(c, q, 2, UNITS_KM, rec);
+	return db_one(s, q, 2, UNITS_KM, rec);
 }
 
-err_t db_maint_list(struct ctx *c, const char *of, const char *id, long limit, long offset,
+err_t db_maint_list(struct db_sess *s, enum entity of, const char *id, long limit, long offset,
 		    json_object **recs, long *total)
 {
-	int bike = strcmp(of, "bike") == 0;
 	struct db_page pg;
-	struct db_query q[3] = {{bike ? &db_bike_st_assert : &db_part_st_assert, {id}},
-				{bike ? &st_bike_count : &st_part_count, {id}},
-				{bike ? &st_bike_page : &st_part_page, {id, pg.limit, pg.offset}}};
+	const char *kind = entity_name(of);
+	struct db_query q[2] = {{&st_count, {id, kind}}, {&st_page, {id, kind, pg.limit, pg.offset}}};
 
 	*recs = NULL;
 	if (db_page_init(&pg, limit, offset) != 0)
 		return ERR_INTERNAL;
-	return ctx_db_list(c, q, 3, 1, 2, UNITS_KM, recs, total);
+	return db_list(s, q, 2, 0, 1, UNITS_KM, recs, total);
 }

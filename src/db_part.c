@@ -1,18 +1,10 @@
-/* Part and installation SQL. Writes go through sql/migrations/005; reads use vehicles.part_v. */
-#include <stdio.h>
-#include <stdlib.h>
-
-#include "db.h"
-#include "db_bike.h"
+/* Part and installation SQL. Writes go through sql/functions/40_parts.sql; reads use the view
+ * vehicles.part_v (current_bike_id included). */
+#include "db_json.h"
 #include "db_part.h"
 #include "db_sql.h"
 
 #define DB_INST_COLS "i.id, i.created_at, i.part_id, i.bike_id, i.installed_at, i.removed_at"
-
-/* 404/403 for a part: the first statement of every pipeline about one part. */
-struct db_stmt db_part_st_assert = {"part_assert", "SELECT vehicles.assert_owner('part', $1)", 1, 0};
-static struct db_stmt st_assert_pair = {"part_assert_pair",
-	"SELECT vehicles.assert_owner('bike', $1), vehicles.assert_owner('part', $2)", 2, 0};
 
 static struct db_stmt st_insert = {"part_insert",
 	"INSERT INTO vehicles.user_part (id, user_id, name, type, brand, model, purchase_date,"
@@ -64,76 +56,71 @@ static struct db_stmt st_on_bike_count = {"part_on_bike_count",
 static struct db_stmt st_on_bike = {"part_on_bike",
 	DB_PARTS_INSTALLED("i.bike_id = $1") " LIMIT $2 OFFSET $3", 3, 0};
 
-static err_t db_part_run1(struct ctx *c, struct db_stmt *st, const char *a, const char *b)
-{
-	struct db_query q[1] = {{st, {a, b}}};
-	err_t rc = ctx_db_run(c, q, 1);
+/* current_bike is {"id", "name"}, or null when the part is on no bike. */
+static struct db_stmt st_stats = {"part_stats",
+	"SELECT p.total_kilometrage,"
+	" " DB_DAYS_OWNED("p") " AS days_owned,"
+	" " DB_DAYS_SINCE("lm.at") " AS days_since_last_maintenance,"
+	" CASE WHEN cb.id IS NULL THEN NULL ELSE jsonb_build_object('id', cb.id, 'name', cb.name)"
+	"  END AS current_bike,"
+	" (SELECT count(*) FROM vehicles.part_installation i WHERE i.part_id = p.id)::integer"
+	"  AS installation_count,"
+	" th.km AS replacement_threshold,"
+	" CASE WHEN th.km IS NULL THEN NULL ELSE p.total_kilometrage >= th.km END AS needs_replacement"
+	" FROM vehicles.user_part p"
+	" LEFT JOIN LATERAL (SELECT max(m.performed_at) AS at FROM vehicles.maintenance_record m"
+	"   WHERE m.part_id = p.id) lm ON true"
+	" LEFT JOIN vehicles.part_installation ci ON ci.part_id = p.id AND ci.removed_at IS NULL"
+	" LEFT JOIN vehicles.user_bike cb ON cb.id = ci.bike_id"
+	" CROSS JOIN LATERAL (SELECT CASE WHEN jsonb_typeof(p.metadata -> 'replacement_threshold_km')"
+	"   = 'number' THEN (p.metadata ->> 'replacement_threshold_km')::numeric END AS km) th"
+	" WHERE p.id = $1", 1, 0};
 
-	db_queries_clear(q, 1);
-	return rc;
+err_t db_part_delete(struct db_sess *s, const char *id)
+{
+	struct db_query q[1] = {{&st_delete, {id}}};
+
+	return db_exec(s, q, 1);
 }
 
-err_t db_part_assert(struct ctx *c, const char *id)
-{
-	return db_part_run1(c, &db_part_st_assert, id, NULL);
-}
-
-err_t db_part_assert_pair(struct ctx *c, const char *bike, const char *part)
-{
-	return db_part_run1(c, &st_assert_pair, bike, part);
-}
-
-err_t db_part_delete(struct ctx *c, const char *id)
-{
-	return db_part_run1(c, &st_delete, id, NULL);
-}
-
-/* Runs write (or nothing) and reads the part back, in one transaction. */
-static err_t db_part_write_read(struct ctx *c, struct db_stmt *write, const char *id,
-				const char *arg, units_unit u, json_object **part)
-{
-	struct db_query q[2] = {{write, {id, arg}}, {&st_one, {id}}};
-
-	return ctx_db_one(c, q, 2, u, part);
-}
-
-err_t db_part_create(struct ctx *c, const char *patch, units_unit u, json_object **part)
+err_t db_part_create(struct db_sess *s, const char *patch, units_unit u, json_object **part)
 {
 	char id[37];
+	struct db_query q[2] = {{&st_insert, {id, patch}}, {&st_one, {id}}};
 
 	*part = NULL;
 	if (db_uuid4(id) != 0)
 		return ERR_INTERNAL;
-	return db_part_write_read(c, &st_insert, id, patch, u, part);
+	return db_one(s, q, 2, u, part);
 }
 
-err_t db_part_update(struct ctx *c, const char *id, const char *patch, units_unit u,
+err_t db_part_update(struct db_sess *s, const char *id, const char *patch, units_unit u,
 		     json_object **part)
 {
-	return db_part_write_read(c, &st_update, id, patch, u, part);
+	struct db_query q[2] = {{&st_update, {id, patch}}, {&st_one, {id}}};
+
+	return db_one(s, q, 2, u, part);
 }
 
-err_t db_part_get(struct ctx *c, const char *id, units_unit u, json_object **part)
+err_t db_part_get(struct db_sess *s, const char *id, units_unit u, json_object **part)
 {
-	struct db_query q[4] = {{&db_part_st_assert, {id}}, {&st_one, {id}}, {&st_installations, {id}},
-				{&st_maint, {id}}};
-	err_t rc = ctx_db_run(c, q, 4);
+	struct db_query q[3] = {{&st_one, {id}}, {&st_installations, {id}}, {&st_maint, {id}}};
+	err_t rc = db_run(s, q, 3);
 
 	*part = NULL;
 	if (rc == ERR_OK) {
-		if (PQntuples(q[1].res) == 1) {
-			*part = db_row_json(q[1].res, 0, u);
-			json_object_object_add(*part, "installations", db_rows_json(q[2].res, u));
-			json_object_object_add(*part, "maintenance", db_rows_json(q[3].res, u));
+		if (PQntuples(q[0].res) == 1 && (*part = db_json_row(q[0].res, 0, u)) != NULL) {
+			json_object_object_add(*part, "installations", db_json_rows(q[1].res, u));
+			json_object_object_add(*part, "maintenance", db_json_rows(q[2].res, u));
 		} else {
 			rc = ERR_NOT_FOUND;
 		}
 	}
-	db_queries_clear(q, 4);
+	db_queries_clear(q, 3);
 	return rc;
 }
 
-err_t db_part_list(struct ctx *c, int installed, long limit, long offset, units_unit u,
+err_t db_part_list(struct db_sess *s, int installed, long limit, long offset, units_unit u,
 		   json_object **parts, long *total)
 {
 	struct db_page pg;
@@ -143,10 +130,17 @@ err_t db_part_list(struct ctx *c, int installed, long limit, long offset, units_
 	*parts = NULL;
 	if (db_page_init(&pg, limit, offset) != 0)
 		return ERR_INTERNAL;
-	return ctx_db_list(c, q, 2, 0, 1, u, parts, total);
+	return db_list(s, q, 2, 0, 1, u, parts, total);
 }
 
-err_t db_part_install(struct ctx *c, const char *bike, const char *part, const char *at,
+err_t db_part_stats(struct db_sess *s, const char *id, units_unit u, json_object **stats)
+{
+	struct db_query q[1] = {{&st_stats, {id}}};
+
+	return db_one(s, q, 1, u, stats);
+}
+
+err_t db_part_install(struct db_sess *s, const char *bike, const char *part, const char *at,
 		      json_object **inst)
 {
 	char id[37];
@@ -155,26 +149,25 @@ err_t db_part_install(struct ctx *c, const char *bike, const char *part, const c
 	*inst = NULL;
 	if (db_uuid4(id) != 0)
 		return ERR_INTERNAL;
-	return ctx_db_one(c, q, 2, UNITS_KM, inst);
+	return db_one(s, q, 2, UNITS_KM, inst);
 }
 
-err_t db_part_remove(struct ctx *c, const char *bike, const char *part, const char *at,
+err_t db_part_remove(struct db_sess *s, const char *bike, const char *part, const char *at,
 		     json_object **inst)
 {
 	struct db_query q[2] = {{&st_remove, {bike, part, at}}, {&st_inst_last, {bike, part}}};
 
-	return ctx_db_one(c, q, 2, UNITS_KM, inst);
+	return db_one(s, q, 2, UNITS_KM, inst);
 }
 
-err_t db_part_on_bike(struct ctx *c, const char *bike, long limit, long offset, units_unit u,
+err_t db_part_on_bike(struct db_sess *s, const char *bike, long limit, long offset, units_unit u,
 		      json_object **parts, long *total)
 {
 	struct db_page pg;
-	struct db_query q[3] = {{&db_bike_st_assert, {bike}}, {&st_on_bike_count, {bike}},
-				{&st_on_bike, {bike, pg.limit, pg.offset}}};
+	struct db_query q[2] = {{&st_on_bike_count, {bike}}, {&st_on_bike, {bike, pg.limit, pg.offset}}};
 
 	*parts = NULL;
 	if (db_page_init(&pg, limit, offset) != 0)
 		return ERR_INTERNAL;
-	return ctx_db_list(c, q, 3, 1, 2, u, parts, total);
+	return db_list(s, q, 2, 0, 1, u, parts, total);
 }

@@ -1,15 +1,12 @@
-/* Ride SQL. Logging a ride is one statement (vehicles.log_ride) whatever the number of parts. */
+/* Ride SQL. Logging a ride is one statement (vehicles.ride_log) whatever the number of parts. */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "db.h"
-#include "db_bike.h"
-#include "db_part.h"
+#include "cursor.h"
+#include "db_json.h"
 #include "db_ride.h"
 
 static struct db_stmt st_log = {"ride_log",
-	"SELECT vehicles.log_ride($1, $2, $3::numeric, $4::timestamptz, $5, $6, $7)", 7, 0};
+	"SELECT vehicles.ride_log($1, $2, $3::numeric, $4::timestamptz, $5, $6, $7)", 7, 0};
 static struct db_stmt st_delete = {"ride_delete", "SELECT vehicles.ride_delete($1, $2)", 2, 0};
 static struct db_stmt st_count = {"ride_count",
 	"SELECT count(*) FROM vehicles.kilometrage_log WHERE bike_id = $1", 1, 0};
@@ -22,75 +19,77 @@ static struct db_stmt st_page = {"ride_page",
 	" (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', $3::uuid))"
 	" ORDER BY l.logged_at DESC, l.id DESC LIMIT $4 OFFSET $5", 5, 0};
 
-err_t db_ride_log(struct ctx *c, const struct db_ride *r, units_unit u, json_object **out,
+err_t db_ride_log(struct db_sess *s, const struct db_ride *r, units_unit u, json_object **out,
 		  int *replayed)
 {
 	char id[37];
 	struct db_query q[1] = {{&st_log, {id, r->bike, r->distance_km, r->logged_at, r->notes,
 					   r->key, r->request}}};
 	json_object *res = NULL, *body, *flag;
-	err_t rc = ERR_INTERNAL;
+	err_t rc;
 
 	*out = NULL;
 	*replayed = 0;
 	if (db_uuid4(id) != 0)
+		return ERR_INTERNAL;
+	/* {"replayed": bool, "body": {bike, log, affected_parts}}, distances in km */
+	if ((rc = db_doc(s, q, 1, u, &res)) != ERR_OK)
 		return rc;
-	if ((rc = ctx_db_run(c, q, 1)) != ERR_OK)
-		goto out;
 	rc = ERR_INTERNAL;
-	res = db_json_parse(PQgetvalue(q[0].res, 0, 0));
-	if (!json_object_object_get_ex(res, "body", &body) || !json_object_is_type(body, json_type_object))
-		goto out;
-	*replayed = json_object_object_get_ex(res, "replayed", &flag) && json_object_get_boolean(flag);
-	*out = json_object_get(body);
-	db_json_api(*out, u);
-	json_object_object_add(*out, "unit", json_object_new_string(units_name(u)));
-	rc = ERR_OK;
-out:
+	if (json_object_object_get_ex(res, "body", &body) && json_object_is_type(body, json_type_object)) {
+		*replayed = json_object_object_get_ex(res, "replayed", &flag) && json_object_get_boolean(flag);
+		*out = json_object_get(body);
+		rc = ERR_OK;
+	}
 	json_object_put(res);
-	db_queries_clear(q, 1);
 	return rc;
 }
 
-err_t db_ride_delete(struct ctx *c, const char *bike, const char *log_id)
+err_t db_ride_delete(struct db_sess *s, const char *bike, const char *log_id)
 {
 	struct db_query q[1] = {{&st_delete, {bike, log_id}}};
-	err_t rc = ctx_db_run(c, q, 1);
 
-	db_queries_clear(q, 1);
-	return rc;
+	return db_exec(s, q, 1);
 }
 
-err_t db_ride_history(struct ctx *c, const char *bike, long limit, long offset,
-		      const char *cursor_us, const char *cursor_id, units_unit u, json_object **items,
-		      long *total, char *next_cursor, size_t next_len)
+/* The rows up to limit, without their keyset column. */
+static json_object *db_ride_items(const PGresult *res, long limit, units_unit u)
+{
+	json_object *items = json_object_new_array();
+	int n = PQntuples(res);
+
+	for (int i = 0; items && i < n && i < limit; i++) {
+		json_object *row = db_json_row(res, i, u);
+		json_object_object_del(row, "_cursor");
+		json_object_array_add(items, row);
+	}
+	return items;
+}
+
+err_t db_ride_history(struct db_sess *s, const char *bike, units_unit u, struct db_ride_page *p)
 {
 	struct db_page pg;
-	struct db_query q[3] = {{&db_bike_st_assert, {bike}}, {&st_count, {bike}},
-				{&st_page, {bike, cursor_us, cursor_id, pg.limit, pg.offset}}};
-	err_t rc = ERR_INTERNAL;
-	int n;
+	struct db_query q[2] = {{&st_count, {bike}},
+				{&st_page, {bike, p->cursor_us, p->cursor_id, pg.limit, pg.offset}}};
+	err_t rc;
 
-	*items = NULL;
-	next_cursor[0] = '\0';
+	p->items = NULL;
+	p->next[0] = '\0';
 	/* One row more than asked tells whether there is a next page. */
-	if (db_page_init(&pg, limit + 1, offset) != 0)
+	if (db_page_init(&pg, p->limit + 1, p->offset) != 0)
+		return ERR_INTERNAL;
+	if ((rc = db_run(s, q, 2)) != ERR_OK)
 		return rc;
-	if ((rc = ctx_db_run(c, q, 3)) != ERR_OK)
-		goto out;
-	*total = strtol(PQgetvalue(q[1].res, 0, 0), NULL, 10);
-	n = PQntuples(q[2].res);
-	*items = json_object_new_array();
-	for (int i = 0; i < n && i < limit; i++) {
-		json_object *row = db_row_json(q[2].res, i, u);
-		json_object_object_del(row, "_cursor");
-		json_object_array_add(*items, row);
+	p->total = db_count(q[0].res);
+	p->items = db_ride_items(q[1].res, p->limit, u);
+	if (p->items == NULL)
+		rc = ERR_INTERNAL;
+	if (PQntuples(q[1].res) > p->limit && p->limit > 0) {
+		int last = (int)p->limit - 1;
+		if (cursor_format(p->next, sizeof(p->next), db_text(q[1].res, last, "_cursor"),
+				  db_text(q[1].res, last, "id")) != 0)
+			p->next[0] = '\0';
 	}
-	if (n > limit && limit > 0 &&
-	    snprintf(next_cursor, next_len, "%s.%s", db_text(q[2].res, (int)limit - 1, "_cursor"),
-		     db_text(q[2].res, (int)limit - 1, "id")) >= (int)next_len)
-		next_cursor[0] = '\0';
-out:
-	db_queries_clear(q, 3);
+	db_queries_clear(q, 2);
 	return rc;
 }

@@ -3,8 +3,9 @@
 #include <string.h>
 
 #include "gear.h"
+#include "rules.h"
 
-#define GEAR_INITIAL_PROBLEM "must be a number from 0 to 1000000 km"
+#define GEAR_INITIAL_PROBLEM "must be a number from 0 to " RULES_TEXT(RULES_INITIAL_KM_MAX) " km"
 
 static const char *const gear_allowed[] = {"name", "type", "brand", "model", "purchase_date",
 	"initial_kilometrage", "initial_mileage", "unit", "metadata", NULL};
@@ -21,11 +22,11 @@ static void gear_check_metadata(struct valid *v, json_object *meta)
 		if (!json_object_object_get_ex(meta, *k, &val) || val == NULL)
 			continue;
 		if ((!json_object_is_type(val, json_type_double) && !json_object_is_type(val, json_type_int)) ||
-		    json_object_get_double(val) < 0 || json_object_get_double(val) > 1e7) {
+		    json_object_get_double(val) < 0 || json_object_get_double(val) > RULES_THRESHOLD_KM_MAX) {
 			char field[64];
 			if (snprintf(field, sizeof(field), "metadata.%s", *k) < 0)
 				continue;
-			valid_add(v, field, "must be a number from 0 to 10000000 (km)");
+			valid_add(v, field, "must be a number from 0 to " RULES_TEXT(RULES_THRESHOLD_KM_MAX) " (km)");
 		}
 	}
 }
@@ -40,28 +41,28 @@ void gear_validate(struct valid *v, json_object *body, const char *const *types,
 	memset(in, 0, sizeof(*in));
 	valid_fields(v, body, gear_allowed, gear_readonly);
 	valid_unit(v, body, "unit", &in->unit);
-	in->r_name = valid_string(v, body, "name", 1, 100, req, &in->name);
+	in->r_name = valid_string(v, body, "name", 1, RULES_NAME_MAX, req, &in->name);
 	in->r_type = valid_enum(v, body, "type", types, req, &in->type);
-	in->r_brand = valid_string(v, body, "brand", 0, 100, VALID_NULLABLE, &in->brand);
-	in->r_model = valid_string(v, body, "model", 0, 100, VALID_NULLABLE, &in->model);
+	in->r_brand = valid_string(v, body, "brand", 0, RULES_BRAND_MAX, VALID_NULLABLE, &in->brand);
+	in->r_model = valid_string(v, body, "model", 0, RULES_BRAND_MAX, VALID_NULLABLE, &in->model);
 	in->r_date = valid_date(v, body, "purchase_date", VALID_NULLABLE, &in->purchase_date);
 	if (json_object_object_get_ex(body, "initial_mileage", NULL)) {
 		if (json_object_object_get_ex(body, "initial_kilometrage", NULL))
 			valid_add(v, "initial_mileage", "give initial_kilometrage or initial_mileage, not both");
 		initial_field = "initial_mileage";
 	}
-	/* The limit is 1000000 km, said in the unit the client uses. */
+	/* The limit is in km, said in the unit the client uses. */
 	in->r_initial = valid_number_in(v, body, initial_field, 0,
-					in->unit == UNITS_MI ? 1e6 / UNITS_MI_TO_KM : 1e6, 0, 0, &initial,
+					in->unit == UNITS_MI ? RULES_INITIAL_KM_MAX / UNITS_MI_TO_KM : RULES_INITIAL_KM_MAX, 0, 0, &initial,
 					GEAR_INITIAL_PROBLEM);
 	if (in->r_initial == VALID_SET) {
 		in->initial_km = units_to_km(initial, in->unit);
-		if (in->initial_km > 1000000) {
+		if (in->initial_km > RULES_INITIAL_KM_MAX) {
 			valid_add(v, initial_field, GEAR_INITIAL_PROBLEM);
 			in->r_initial = VALID_BAD;
 		}
 	}
-	in->r_metadata = valid_object(v, body, "metadata", GEAR_METADATA_MAX, 0, &in->metadata);
+	in->r_metadata = valid_object(v, body, "metadata", RULES_METADATA_MAX, 0, &in->metadata);
 	if (in->r_metadata == VALID_SET)
 		gear_check_metadata(v, in->metadata);
 	/* An empty brand/model is "no brand": store NULL, not "". */

@@ -1,7 +1,7 @@
 /* JWKS -> PEM public keys (see jwks.h). OpenSSL 3 provider APIs only: the deprecated
  * RSA_ / EC_KEY_ setters would warn under OpenSSL 3. */
 #if !defined(_GNU_SOURCE) && !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 200809L /* strdup, strncasecmp */
+#define _POSIX_C_SOURCE 200809L /* strdup */
 #endif
 #include "jwks.h"
 
@@ -23,7 +23,7 @@
 
 /* ---- base64url ---- */
 
-static int b64url_val(unsigned char c)
+static int jwks_b64url_val(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -46,7 +46,7 @@ int jwks_b64url_valid(const char *in, size_t len)
 	if (!in || len % 4 == 1)
 		return 0;
 	for (i = 0; i < len; i++) {
-		last = b64url_val((unsigned char)in[i]);
+		last = jwks_b64url_val((unsigned char)in[i]);
 		if (last < 0)
 			return 0;
 	}
@@ -75,7 +75,7 @@ err_t jwks_b64url_decode(const char *in, size_t len, unsigned char **out, size_t
 	if (!buf)
 		return ERR_INTERNAL;
 	for (i = 0; i < len; i++) {
-		acc = ((acc << 6) | (unsigned int)b64url_val((unsigned char)in[i])) & 0xffffffu;
+		acc = ((acc << 6) | (unsigned int)jwks_b64url_val((unsigned char)in[i])) & 0xffffffu;
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
@@ -120,41 +120,47 @@ char *jwks_b64url_encode(const unsigned char *in, size_t len)
 
 /* ---- JSON ---- */
 
-struct json_object *jwks_json_parse(const char *text, size_t len)
+err_t jwks_json_parse(const char *text, size_t len, struct json_object **out)
 {
-	struct json_tokener *tok;
-	struct json_object *obj;
+	struct json_tokener *tok = NULL;
 	size_t end;
+	err_t rc = ERR_VALIDATION;
 
+	*out = NULL;
 	if (!text || len > INT_MAX)
-		return NULL;
+		goto out;
 	tok = json_tokener_new();
-	if (!tok)
-		return NULL;
-	/* Strict: the same text must mean the same thing to us and to libjwt's jansson. */
+	if (!tok) {
+		rc = ERR_INTERNAL;
+		goto out;
+	}
+	/* As strict as json-c goes, so the text means the same to us and to libjwt's jansson.
+	 * json-c still takes single quotes, NaN, Infinity, "1." and raw control characters in
+	 * strings; jansson refuses them, so a token header using them fails jwt_decode anyway,
+	 * and the payload we parse is jansson's own output. */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
 					  JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, text, (int)len);
-	if (!obj || json_tokener_get_error(tok) != json_tokener_success) {
-		json_object_put(obj);
-		json_tokener_free(tok);
-		return NULL;
-	}
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
+	*out = json_tokener_parse_ex(tok, text, (int)len);
+	if (!*out || json_tokener_get_error(tok) != json_tokener_success)
+		goto out;
 	/* One value only: anything but blanks after it is an error. */
-	for (; end < len; end++) {
-		if (!strchr(" \t\r\n", text[end]) || text[end] == '\0') {
-			json_object_put(obj);
-			return NULL;
-		}
+	for (end = json_tokener_get_parse_end(tok); end < len; end++)
+		if (!strchr(" \t\r\n", text[end]) || text[end] == '\0')
+			goto out;
+	rc = ERR_OK;
+out:
+	if (rc != ERR_OK) {
+		json_object_put(*out);
+		*out = NULL;
 	}
-	return obj;
+	if (tok)
+		json_tokener_free(tok);
+	return rc;
 }
 
 /* ---- OpenSSL key building ---- */
 
-static char *pkey_to_pem(EVP_PKEY *pkey)
+static char *jwks_pkey_to_pem(EVP_PKEY *pkey)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *data = NULL, *pem = NULL;
@@ -174,7 +180,7 @@ static char *pkey_to_pem(EVP_PKEY *pkey)
 }
 
 /* Builds a public EVP_PKEY of type ("EC", "RSA") from the parameters in bld. */
-static EVP_PKEY *pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld)
+static EVP_PKEY *jwks_pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld)
 {
 	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
 	EVP_PKEY_CTX *ctx = NULL;
@@ -194,7 +200,7 @@ static EVP_PKEY *pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld)
 }
 
 /* OpenSSL's own sanity check (EC point on the curve, RSA n/e shape). */
-static int pkey_public_ok(EVP_PKEY *pkey)
+static int jwks_pkey_public_ok(EVP_PKEY *pkey)
 {
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
 	int ok = ctx && EVP_PKEY_public_check(ctx) == 1;
@@ -203,18 +209,21 @@ static int pkey_public_ok(EVP_PKEY *pkey)
 	return ok;
 }
 
-char *jwks_ec_p256_pem(const unsigned char *x, size_t x_len, const unsigned char *y,
-		       size_t y_len, const char **why)
+/* PEM of a P-256 public point given as 32-byte big-endian x, y. ERR_VALIDATION when the
+ * point is not on the curve. */
+static err_t jwks_ec_p256_pem(const unsigned char *x, size_t x_len, const unsigned char *y,
+			      size_t y_len, char **pem, const char **why)
 {
 	unsigned char pt[65];
-	OSSL_PARAM_BLD *bld;
+	OSSL_PARAM_BLD *bld = NULL;
 	EVP_PKEY *pkey = NULL;
-	char *pem = NULL;
+	err_t rc = ERR_VALIDATION;
 
+	*pem = NULL;
 	/* RFC 7518 6.2.1.2: coordinates are the full 32 bytes, never shortened. */
 	if (x_len != 32 || y_len != 32) {
 		*why = "JWKS: EC key x and y must be 32 bytes";
-		return NULL;
+		goto out;
 	}
 	pt[0] = 0x04; /* uncompressed point */
 	memcpy(pt + 1, x, 32);
@@ -223,35 +232,45 @@ char *jwks_ec_p256_pem(const unsigned char *x, size_t x_len, const unsigned char
 	if (bld &&
 	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, SN_X9_62_prime256v1, 0) &&
 	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof pt))
-		pkey = pkey_fromdata("EC", bld);
-	OSSL_PARAM_BLD_free(bld);
-	if (!pkey || !pkey_public_ok(pkey))
+		pkey = jwks_pkey_fromdata("EC", bld);
+	if (!pkey || !jwks_pkey_public_ok(pkey)) {
 		*why = "JWKS: EC key is not a valid P-256 point";
-	else if (!(pem = pkey_to_pem(pkey)))
+		goto out;
+	}
+	*pem = jwks_pkey_to_pem(pkey);
+	if (!*pem) {
 		*why = "JWKS: cannot write EC key as PEM";
+		rc = ERR_INTERNAL;
+		goto out;
+	}
+	rc = ERR_OK;
+out:
+	OSSL_PARAM_BLD_free(bld);
 	EVP_PKEY_free(pkey);
 	ERR_clear_error(); /* leave no stale OpenSSL errors for unrelated callers */
-	return pem;
+	return rc;
 }
 
-char *jwks_rsa_pem(const unsigned char *n, size_t n_len, const unsigned char *e, size_t e_len,
-		   size_t *sig_len, const char **why)
+err_t jwks_rsa_pem(const unsigned char *n, size_t n_len, const unsigned char *e, size_t e_len,
+		   char **pem, size_t *sig_len, const char **why)
 {
 	BIGNUM *bn_n = NULL, *bn_e = NULL;
 	OSSL_PARAM_BLD *bld = NULL;
 	EVP_PKEY *pkey = NULL;
-	char *pem = NULL;
 	int bits;
+	err_t rc = ERR_VALIDATION;
 
+	*pem = NULL;
 	*sig_len = 0;
 	if (n_len > INT_MAX || e_len > INT_MAX) {
 		*why = "JWKS: RSA key too large";
-		return NULL;
+		goto out;
 	}
 	bn_n = BN_bin2bn(n, (int)n_len, NULL);
 	bn_e = BN_bin2bn(e, (int)e_len, NULL);
 	if (!bn_n || !bn_e) {
 		*why = "JWKS: out of memory";
+		rc = ERR_INTERNAL;
 		goto out;
 	}
 	bits = BN_num_bits(bn_n);
@@ -267,30 +286,38 @@ char *jwks_rsa_pem(const unsigned char *n, size_t n_len, const unsigned char *e,
 	bld = OSSL_PARAM_BLD_new();
 	if (bld && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) &&
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e))
-		pkey = pkey_fromdata("RSA", bld);
-	if (!pkey || !pkey_public_ok(pkey)) {
+		pkey = jwks_pkey_fromdata("RSA", bld);
+	if (!pkey || !jwks_pkey_public_ok(pkey)) {
 		*why = "JWKS: RSA key rejected by OpenSSL";
 		goto out;
 	}
-	if (!(pem = pkey_to_pem(pkey))) {
+	*pem = jwks_pkey_to_pem(pkey);
+	if (!*pem) {
 		*why = "JWKS: cannot write RSA key as PEM";
+		rc = ERR_INTERNAL;
 		goto out;
 	}
 	*sig_len = (size_t)(bits + 7) / 8;
+	rc = ERR_OK;
 out:
 	OSSL_PARAM_BLD_free(bld);
 	EVP_PKEY_free(pkey);
 	BN_free(bn_n);
 	BN_free(bn_e);
 	ERR_clear_error();
-	return pem;
+	return rc;
 }
 
 /* ---- JWK -> key ---- */
 
+/* The string members of a JWK that say whether and how we use it; NULL when absent. */
+struct jwks_jwk {
+	const char *kty, *alg, *use, *kid, *crv;
+};
+
 /* The member name of obj as a string, NULL when absent; *bad set when present but not a
  * string. */
-static const char *get_str(struct json_object *obj, const char *name, int *bad)
+static const char *jwks_get_str(struct json_object *obj, const char *name, int *bad)
 {
 	struct json_object *v;
 
@@ -303,27 +330,37 @@ static const char *get_str(struct json_object *obj, const char *name, int *bad)
 	return json_object_get_string(v);
 }
 
-/* Decodes base64url member name of jwk; ERR_VALIDATION when missing or malformed. */
-static err_t get_b64(struct json_object *jwk, const char *name, unsigned char **out,
-		     size_t *out_len)
+static err_t jwks_jwk_read(struct json_object *obj, struct jwks_jwk *j, const char **why)
 {
-	struct json_object *v;
+	int bad = 0;
 
-	*out = NULL;
-	*out_len = 0;
-	if (!json_object_object_get_ex(jwk, name, &v) || !json_object_is_type(v, json_type_string))
+	if (!json_object_is_type(obj, json_type_object)) {
+		*why = "JWKS: a key is not a JSON object";
 		return ERR_VALIDATION;
-	return jwks_b64url_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v),
-				  out, out_len);
+	}
+	j->kty = jwks_get_str(obj, "kty", &bad);
+	j->alg = jwks_get_str(obj, "alg", &bad);
+	j->use = jwks_get_str(obj, "use", &bad);
+	j->kid = jwks_get_str(obj, "kid", &bad);
+	j->crv = jwks_get_str(obj, "crv", &bad);
+	if (bad || !j->kty) {
+		*why = "JWKS: a key has no kty or a non-string kty/alg/use/kid/crv";
+		return ERR_VALIDATION;
+	}
+	if (j->kid && (j->kid[0] == '\0' || strlen(j->kid) > JWKS_MAX_KID)) {
+		*why = "JWKS: a key has an empty or overlong kid";
+		return ERR_VALIDATION;
+	}
+	return ERR_OK;
 }
 
 /* 1 when key_ops is absent or lists "verify" (a key restricted to other uses is skipped). */
-static int ops_allow_verify(struct json_object *jwk)
+static int jwks_ops_allow_verify(struct json_object *obj)
 {
 	struct json_object *ops;
 	size_t i, n;
 
-	if (!json_object_object_get_ex(jwk, "key_ops", &ops))
+	if (!json_object_object_get_ex(obj, "key_ops", &ops))
 		return 1;
 	if (!json_object_is_type(ops, json_type_array))
 		return 0;
@@ -337,78 +374,98 @@ static int ops_allow_verify(struct json_object *jwk)
 	return 0;
 }
 
-/* Fills *key from jwk. Returns 1 when kept, 0 when skipped (not a key we verify with),
- * -1 on error with *why set. */
-static int jwk_to_key(struct json_object *jwk, struct jwks_key *key, const char **why)
+/* The algorithm we verify with this JWK, 0 when it is none of ours: keys for encryption,
+ * for other curves or algorithms, and other key types (oct, OKP, ...) are skipped. */
+static enum jwks_alg jwks_jwk_alg(struct json_object *obj, const struct jwks_jwk *j)
 {
+	if ((j->use && strcmp(j->use, "sig") != 0) || !jwks_ops_allow_verify(obj))
+		return 0;
+	if (strcmp(j->kty, "EC") == 0 && j->crv && strcmp(j->crv, "P-256") == 0 &&
+	    (!j->alg || strcmp(j->alg, "ES256") == 0))
+		return JWKS_ES256;
+	if (strcmp(j->kty, "RSA") == 0 && (!j->alg || strcmp(j->alg, "RS256") == 0))
+		return JWKS_RS256;
+	return 0;
+}
+
+/* Decodes base64url member name of obj; ERR_VALIDATION when missing or malformed. */
+static err_t jwks_get_b64(struct json_object *obj, const char *name, unsigned char **out,
+			  size_t *out_len)
+{
+	struct json_object *v;
+
+	*out = NULL;
+	*out_len = 0;
+	if (!json_object_object_get_ex(obj, name, &v) || !json_object_is_type(v, json_type_string))
+		return ERR_VALIDATION;
+	return jwks_b64url_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v),
+				  out, out_len);
+}
+
+/* key->pem and key->sig_len for key->alg from the JWK's x/y (EC) or n/e (RSA). */
+static err_t jwks_key_pem(struct json_object *obj, struct jwks_key *key, const char **why)
+{
+	int ec = key->alg == JWKS_ES256;
 	unsigned char *a = NULL, *b = NULL;
 	size_t a_len = 0, b_len = 0;
-	const char *kty, *alg, *use, *kid, *crv;
-	int bad = 0, ret = -1;
+	err_t rc = jwks_get_b64(obj, ec ? "x" : "n", &a, &a_len);
 
-	memset(key, 0, sizeof *key);
-	if (!json_object_is_type(jwk, json_type_object)) {
-		*why = "JWKS: a key is not a JSON object";
-		return -1;
-	}
-	kty = get_str(jwk, "kty", &bad);
-	alg = get_str(jwk, "alg", &bad);
-	use = get_str(jwk, "use", &bad);
-	kid = get_str(jwk, "kid", &bad);
-	crv = get_str(jwk, "crv", &bad);
-	if (bad || !kty) {
-		*why = "JWKS: a key has no kty or a non-string kty/alg/use/kid/crv";
-		return -1;
-	}
-	if (kid && (kid[0] == '\0' || strlen(kid) > JWKS_MAX_KID)) {
-		*why = "JWKS: a key has an empty or overlong kid";
-		return -1;
-	}
-	/* Keys for encryption or for other algorithms are not ours to verify with. */
-	if ((use && strcmp(use, "sig") != 0) || !ops_allow_verify(jwk))
-		return 0;
-
-	if (strcmp(kty, "EC") == 0) {
-		if (!crv || strcmp(crv, "P-256") != 0 || (alg && strcmp(alg, "ES256") != 0))
-			return 0;
-		if (get_b64(jwk, "x", &a, &a_len) != ERR_OK ||
-		    get_b64(jwk, "y", &b, &b_len) != ERR_OK) {
-			*why = "JWKS: EC key without valid base64url x/y";
-			goto out;
-		}
-		key->alg = JWKS_ES256;
-		key->sig_len = 64; /* JWS ES256 signature: R || S, 32 bytes each */
-		key->pem = jwks_ec_p256_pem(a, a_len, b, b_len, why);
-	} else if (strcmp(kty, "RSA") == 0) {
-		if (alg && strcmp(alg, "RS256") != 0)
-			return 0;
-		if (get_b64(jwk, "n", &a, &a_len) != ERR_OK ||
-		    get_b64(jwk, "e", &b, &b_len) != ERR_OK) {
-			*why = "JWKS: RSA key without valid base64url n/e";
-			goto out;
-		}
-		key->alg = JWKS_RS256;
-		key->pem = jwks_rsa_pem(a, a_len, b, b_len, &key->sig_len, why);
-	} else {
-		return 0; /* oct, OKP, ...: not accepted */
-	}
-	if (!key->pem)
-		goto out;
-	key->pem_len = strlen(key->pem);
-	if (kid && !(key->kid = strdup(kid))) {
+	if (rc == ERR_OK)
+		rc = jwks_get_b64(obj, ec ? "y" : "e", &b, &b_len);
+	if (rc == ERR_INTERNAL) {
 		*why = "JWKS: out of memory";
 		goto out;
 	}
-	ret = 1;
+	if (rc != ERR_OK) {
+		*why = ec ? "JWKS: EC key without valid base64url x/y"
+			  : "JWKS: RSA key without valid base64url n/e";
+		goto out;
+	}
+	if (ec) {
+		key->sig_len = 64; /* JWS ES256 signature: R || S, 32 bytes each */
+		rc = jwks_ec_p256_pem(a, a_len, b, b_len, &key->pem, why);
+	} else {
+		rc = jwks_rsa_pem(a, a_len, b, b_len, &key->pem, &key->sig_len, why);
+	}
 out:
 	free(a);
 	free(b);
-	if (ret != 1) {
+	return rc;
+}
+
+/* Fills *key from the JWK obj. *kept is 0 when the JWK is skipped (not a key we verify
+ * with); key is then left empty, as it is on error. */
+static err_t jwks_key_from_jwk(struct json_object *obj, struct jwks_key *key, int *kept,
+			       const char **why)
+{
+	struct jwks_jwk j;
+	err_t rc;
+
+	memset(key, 0, sizeof *key);
+	*kept = 0;
+	rc = jwks_jwk_read(obj, &j, why);
+	if (rc != ERR_OK)
+		goto out;
+	key->alg = jwks_jwk_alg(obj, &j);
+	if (!key->alg)
+		goto out; /* rc is ERR_OK: skipped */
+	rc = jwks_key_pem(obj, key, why);
+	if (rc != ERR_OK)
+		goto out;
+	key->pem_len = strlen(key->pem);
+	if (j.kid && !(key->kid = strdup(j.kid))) {
+		*why = "JWKS: out of memory";
+		rc = ERR_INTERNAL;
+		goto out;
+	}
+	*kept = 1;
+out:
+	if (!*kept) {
 		free(key->pem);
 		free(key->kid);
 		memset(key, 0, sizeof *key);
 	}
-	return ret;
+	return rc;
 }
 
 void jwks_set_free(struct jwks_set *set)
@@ -426,16 +483,37 @@ void jwks_set_free(struct jwks_set *set)
 	set->count = 0;
 }
 
+/* 1 when the last key of set has the algorithm and kid (or lack of one) of an earlier key:
+ * two such keys would make the choice between them arbitrary. */
+static int jwks_kid_taken(const struct jwks_set *set)
+{
+	const struct jwks_key *k = &set->keys[set->count - 1];
+	size_t i;
+
+	for (i = 0; i + 1 < set->count; i++) {
+		const struct jwks_key *o = &set->keys[i];
+		if (o->alg == k->alg &&
+		    ((!o->kid && !k->kid) || (o->kid && k->kid && !strcmp(o->kid, k->kid))))
+			return 1;
+	}
+	return 0;
+}
+
 err_t jwks_parse(struct jwks_set *set, const char *json, size_t len, const char **why)
 {
-	struct json_object *root, *arr;
-	size_t i, j, n;
-	err_t e = ERR_VALIDATION;
+	struct json_object *root = NULL, *arr;
+	size_t i, n;
+	int kept;
+	err_t rc = ERR_VALIDATION;
 
 	set->keys = NULL;
 	set->count = 0;
-	root = jwks_json_parse(json, len);
-	if (!root || !json_object_is_type(root, json_type_object)) {
+	if (jwks_json_parse(json, len, &root) == ERR_INTERNAL) {
+		*why = "JWKS: out of memory";
+		rc = ERR_INTERNAL;
+		goto out;
+	}
+	if (!json_object_is_type(root, json_type_object)) { /* also when root is NULL */
 		*why = "JWKS: not a JSON object";
 		goto out;
 	}
@@ -452,78 +530,70 @@ err_t jwks_parse(struct jwks_set *set, const char *json, size_t len, const char 
 	set->keys = calloc(n ? n : 1, sizeof *set->keys);
 	if (!set->keys) {
 		*why = "JWKS: out of memory";
-		e = ERR_INTERNAL;
+		rc = ERR_INTERNAL;
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		struct jwks_key *k = &set->keys[set->count];
-		int r = jwk_to_key(json_object_array_get_idx(arr, i), k, why);
-
-		if (r < 0)
+		rc = jwks_key_from_jwk(json_object_array_get_idx(arr, i), &set->keys[set->count],
+				       &kept, why);
+		if (rc != ERR_OK)
 			goto out;
-		if (r == 0)
-			continue;
-		set->count++;
-		/* Two keys of one algorithm with one kid would make the choice arbitrary. */
-		for (j = 0; j + 1 < set->count; j++) {
-			const struct jwks_key *o = &set->keys[j];
-			if (o->alg == k->alg &&
-			    ((!o->kid && !k->kid) || (o->kid && k->kid && !strcmp(o->kid, k->kid)))) {
-				*why = "JWKS: two keys of one algorithm share a kid";
-				goto out;
-			}
+		set->count += (size_t)kept;
+		if (kept && jwks_kid_taken(set)) {
+			*why = "JWKS: two keys of one algorithm share a kid";
+			rc = ERR_VALIDATION;
+			goto out;
 		}
 	}
-	e = ERR_OK;
+	rc = ERR_OK;
 out:
 	json_object_put(root);
-	if (e != ERR_OK)
+	if (rc != ERR_OK)
 		jwks_set_free(set);
-	return e;
+	return rc;
 }
 
 err_t jwks_load(struct jwks_set *set, const char *src, const char **why)
 {
-	FILE *f;
-	char *buf;
+	FILE *f = NULL;
+	char *buf = NULL;
 	size_t n;
-	err_t e;
+	err_t rc = ERR_VALIDATION;
 
 	set->keys = NULL;
 	set->count = 0;
-	if (!src)
-		return ERR_OK;
-	while (isspace((unsigned char)*src))
+	while (src && isspace((unsigned char)*src))
 		src++;
-	if (*src == '\0')
-		return ERR_OK;
+	if (!src || *src == '\0')
+		return ERR_OK; /* no JWKS configured */
 	if (*src == '{')
 		return jwks_parse(set, src, strlen(src), why);
-
 	f = fopen(src, "rb");
 	if (!f) {
 		*why = "JWKS: cannot open file";
-		return ERR_VALIDATION;
+		goto out;
 	}
-	buf = malloc(JWKS_MAX_BYTES + 1);
+	buf = malloc(JWKS_MAX_BYTES + 1); /* one byte more tells a file that is too large */
 	if (!buf) {
-		fclose(f);
 		*why = "JWKS: out of memory";
-		return ERR_INTERNAL;
+		rc = ERR_INTERNAL;
+		goto out;
 	}
 	n = fread(buf, 1, JWKS_MAX_BYTES + 1, f);
 	if (ferror(f)) {
 		*why = "JWKS: cannot read file";
-		e = ERR_VALIDATION;
-	} else if (n > JWKS_MAX_BYTES) {
-		*why = "JWKS: file too large";
-		e = ERR_VALIDATION;
-	} else {
-		e = jwks_parse(set, buf, n, why);
+		goto out;
 	}
-	fclose(f);
+	if (n > JWKS_MAX_BYTES) {
+		*why = "JWKS: file too large";
+		goto out;
+	}
+	rc = jwks_parse(set, buf, n, why);
+out:
+	if (f)
+		fclose(f);
 	free(buf);
-	return e;
+	return rc;
 }
 
 const struct jwks_key *jwks_find(const struct jwks_set *set, enum jwks_alg alg, const char *kid)

@@ -1,73 +1,82 @@
 /*
- * Maintenance records and statistics. A bike's record may name one of the caller's parts
- * (part_id) and a part's record one of their bikes (bike_id): "chain replaced on bike X".
+ * Maintenance records. A bike's record may name one of the caller's parts (part_id) and a
+ * part's record one of their bikes (bike_id): "chain replaced on bike X". That body id is
+ * checked like a path id: 404/403 with details.<field>.
  */
-#include <string.h>
-
-#include "db_bike.h"
 #include "db_maint.h"
-#include "db_part.h"
-#include "db_stats.h"
 #include "maintenance.h"
-#include "routes.h"
-#include "valid.h"
+#include "req.h"
+#include "rules.h"
 
-const char *const maintenance_types[] = {"repair", "replacement", "adjustment", "cleaning",
-	"inspection", "other", NULL};
+struct maintenance_input {
+	const char *type, *desc, *at, *other_id;
+	double cost;
+	enum valid_result r_cost;
+	json_object *meta; /* borrowed from the body */
+};
 
-static err_t maintenance_bike_own(struct ctx *c)
+static void maintenance_validate(struct ctx *c, struct valid *v, json_object *body,
+				 const char *other, struct maintenance_input *in)
 {
-	return db_bike_assert(c, router_param(&c->params, "id"));
-}
-
-static err_t maintenance_part_own(struct ctx *c)
-{
-	return db_part_assert(c, router_param(&c->params, "id"));
-}
-
-static err_t maintenance_create(struct ctx *c, int of_bike)
-{
-	const char *other = of_bike ? "part_id" : "bike_id";
 	const char *const allowed[] = {"maintenance_type", "description", "performed_at", "cost",
 				       "metadata", other, NULL};
 	static const char *const readonly[] = {"id", "user_id", "created_at", "updated_at", NULL};
-	routes_owner_fn own = of_bike ? maintenance_bike_own : maintenance_part_own;
-	const char *id, *type, *desc, *at = NULL, *other_id = NULL;
-	json_object *body = NULL, *fields = NULL, *meta = NULL;
+	double epoch;
+
+	valid_fields(v, body, allowed, readonly);
+	(void)valid_enum(v, body, "maintenance_type", rules_maintenance_types, VALID_REQUIRED, &in->type);
+	(void)valid_string(v, body, "description", 1, RULES_DESCRIPTION_MAX, VALID_REQUIRED, &in->desc);
+	(void)valid_timestamp(v, body, "performed_at", c->now, VALID_NULLABLE, &in->at, &epoch);
+	in->r_cost = valid_number(v, body, "cost", 0, RULES_COST_MAX, 0, VALID_NULLABLE, &in->cost);
+	(void)valid_object(v, body, "metadata", RULES_METADATA_MAX, 0, &in->meta);
+	if (valid_string(v, body, other, 0, 100, VALID_NULLABLE, &in->other_id) == VALID_SET &&
+	    !valid_is_uuid(in->other_id))
+		valid_add(v, other, "must be a UUID");
+}
+
+/* The validated fields as one JSON object for the SQL function. */
+static json_object *maintenance_fields(const struct maintenance_input *in)
+{
+	json_object *f = json_object_new_object();
+
+	if (f == NULL)
+		return NULL;
+	json_object_object_add(f, "maintenance_type", json_object_new_string(in->type));
+	json_object_object_add(f, "description", json_object_new_string(in->desc));
+	if (in->at)
+		json_object_object_add(f, "performed_at", json_object_new_string(in->at));
+	if (in->r_cost == VALID_SET)
+		json_object_object_add(f, "cost", json_object_new_double(in->cost));
+	if (in->meta)
+		json_object_object_add(f, "metadata", json_object_get(in->meta));
+	return f;
+}
+
+static err_t maintenance_create(struct ctx *c, enum entity of)
+{
+	const char *other = of == ENTITY_BIKE ? "part_id" : "bike_id";
+	const char *id = req_param(c, "id");
+	struct maintenance_input in = {0};
+	json_object *body = NULL, *fields = NULL;
 	struct valid v;
-	double cost = 0, epoch;
-	enum valid_result r_cost;
 	err_t rc;
 
 	valid_init(&v);
-	if ((rc = routes_path_uuid(c, "id", &id)) != ERR_OK ||
-	    (rc = routes_body_owned(c, own, 0, &body)) != ERR_OK)
+	if ((rc = req_body(c, 0, &body)) != ERR_OK)
 		goto out;
-	valid_fields(&v, body, allowed, readonly);
-	(void)valid_enum(&v, body, "maintenance_type", maintenance_types, VALID_REQUIRED, &type);
-	(void)valid_string(&v, body, "description", 1, 2000, VALID_REQUIRED, &desc);
-	(void)valid_timestamp(&v, body, "performed_at", c->now, VALID_NULLABLE, &at, &epoch);
-	r_cost = valid_number(&v, body, "cost", 0, 1e9, 0, VALID_NULLABLE, &cost);
-	(void)valid_object(&v, body, "metadata", 16384, 0, &meta);
-	if (valid_string(&v, body, other, 0, 100, VALID_NULLABLE, &other_id) == VALID_SET &&
-	    !valid_is_uuid(other_id))
-		valid_add(&v, other, "must be a UUID");
+	maintenance_validate(c, &v, body, other, &in);
 	if (!valid_ok(&v)) {
-		rc = routes_invalid(c, own, &v);
+		rc = req_invalid(c, &v);
 		goto out;
 	}
-	rc = ERR_INTERNAL;
-	if ((fields = json_object_new_object()) == NULL)
+	if (in.other_id &&
+	    (rc = req_own(c, of == ENTITY_BIKE ? ENTITY_PART : ENTITY_BIKE, in.other_id, other)) != ERR_OK)
 		goto out;
-	json_object_object_add(fields, "maintenance_type", json_object_new_string(type));
-	json_object_object_add(fields, "description", json_object_new_string(desc));
-	if (at)
-		json_object_object_add(fields, "performed_at", json_object_new_string(at));
-	if (r_cost == VALID_SET)
-		json_object_object_add(fields, "cost", json_object_new_double(cost));
-	if (meta)
-		json_object_object_add(fields, "metadata", json_object_get(meta));
-	rc = db_maint_create(c, of_bike ? id : other_id, of_bike ? other_id : id,
+	rc = ERR_INTERNAL;
+	if ((fields = maintenance_fields(&in)) == NULL)
+		goto out;
+	rc = db_maint_create(&c->db, of == ENTITY_BIKE ? id : in.other_id,
+			     of == ENTITY_BIKE ? in.other_id : id,
 			     json_object_to_json_string_ext(fields, JSON_C_TO_STRING_PLAIN), &c->out);
 	if (rc == ERR_OK)
 		c->status = 201;
@@ -80,24 +89,22 @@ out:
 
 err_t maintenance_bike_create(struct ctx *c)
 {
-	return maintenance_create(c, 1);
+	return maintenance_create(c, ENTITY_BIKE);
 }
 
 err_t maintenance_part_create(struct ctx *c)
 {
-	return maintenance_create(c, 0);
+	return maintenance_create(c, ENTITY_PART);
 }
 
-static err_t maintenance_list(struct ctx *c, const char *of)
+static err_t maintenance_list(struct ctx *c, enum entity of)
 {
 	err_t rc;
-	const char *id;
 	long limit, offset, total = 0;
 
-	if ((rc = routes_path_uuid(c, "id", &id)) != ERR_OK ||
-	    (rc = routes_query_page(c, &limit, &offset)) != ERR_OK)
+	if ((rc = req_query_page(c, &limit, &offset)) != ERR_OK)
 		return rc;
-	rc = db_maint_list(c, of, id, limit, offset, &c->out, &total);
+	rc = db_maint_list(&c->db, of, req_param(c, "id"), limit, offset, &c->out, &total);
 	if (rc == ERR_OK)
 		c->total_count = total;
 	return rc;
@@ -105,31 +112,10 @@ static err_t maintenance_list(struct ctx *c, const char *of)
 
 err_t maintenance_bike_list(struct ctx *c)
 {
-	return maintenance_list(c, "bike");
+	return maintenance_list(c, ENTITY_BIKE);
 }
 
 err_t maintenance_part_list(struct ctx *c)
 {
-	return maintenance_list(c, "part");
-}
-
-static err_t maintenance_stats(struct ctx *c, int of_bike)
-{
-	err_t rc;
-	const char *id;
-	units_unit u;
-
-	if ((rc = routes_path_uuid(c, "id", &id)) != ERR_OK || (rc = routes_query_unit(c, &u)) != ERR_OK)
-		return rc;
-	return of_bike ? db_stats_bike(c, id, u, &c->out) : db_stats_part(c, id, u, &c->out);
-}
-
-err_t maintenance_bike_stats(struct ctx *c)
-{
-	return maintenance_stats(c, 1);
-}
-
-err_t maintenance_part_stats(struct ctx *c)
-{
-	return maintenance_stats(c, 0);
+	return maintenance_list(c, ENTITY_PART);
 }

@@ -1,73 +1,63 @@
 /* Ride handlers: the hot write path. Validation here, everything else in one SQL call. */
-#include <stdio.h>
 #include <string.h>
 
-#include "db_bike.h"
+#include "cursor.h"
 #include "db_ride.h"
 #include "gear.h"
+#include "idem.h"
+#include "req.h"
 #include "rides.h"
-#include "routes.h"
-#include "valid.h"
+#include "rules.h"
 
-#define RIDES_DISTANCE_PROBLEM "must be a number greater than 0 and at most 100000 km"
+#define RIDES_DISTANCE_PROBLEM \
+	"must be a number greater than 0 and at most " RULES_TEXT(RULES_DISTANCE_KM_MAX) " km"
 
-static err_t rides_own(struct ctx *c)
+/* distance (> 0 and at most the limit, in km after conversion), logged_at, notes. */
+static void rides_validate(struct ctx *c, struct valid *v, json_object *body, struct db_ride *r,
+			   units_unit *u, char *km_text, size_t km_len)
 {
-	return db_bike_assert(c, router_param(&c->params, "id"));
-}
+	static const char *const allowed[] = {"distance", "unit", "logged_at", "notes", NULL};
+	double distance = 0, epoch, km;
 
-int rides_key_ok(const char *key)
-{
-	size_t n = strlen(key);
-
-	if (n == 0 || n > RIDES_KEY_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)key[i] < 0x20 || (unsigned char)key[i] > 0x7E)
-			return 0;
-	return 1;
+	valid_fields(v, body, allowed, NULL);
+	(void)valid_unit(v, body, "unit", u);
+	if (valid_number_in(v, body, "distance", 0,
+			    *u == UNITS_MI ? RULES_DISTANCE_KM_MAX / UNITS_MI_TO_KM : RULES_DISTANCE_KM_MAX, 1,
+			    VALID_REQUIRED, &distance, RIDES_DISTANCE_PROBLEM) == VALID_SET) {
+		/* 0.0004 km rounds to 0 metres: nothing to log. */
+		km = units_to_km(distance, *u);
+		if (km <= 0 || km > RULES_DISTANCE_KM_MAX)
+			valid_add(v, "distance", RIDES_DISTANCE_PROBLEM);
+		else if (gear_km_text(km, km_text, km_len) != 0)
+			valid_add(v, "distance", RIDES_DISTANCE_PROBLEM);
+	}
+	(void)valid_timestamp(v, body, "logged_at", c->now, VALID_NULLABLE, &r->logged_at, &epoch);
+	(void)valid_string(v, body, "notes", 0, RULES_NOTES_MAX, VALID_NULLABLE, &r->notes);
+	if (c->idem_key && !idem_key_ok(c->idem_key))
+		valid_add(v, "Idempotency-Key", "must be 1 to " RULES_TEXT(RULES_IDEM_KEY_MAX)
+			  " printable ASCII characters");
 }
 
 err_t rides_log(struct ctx *c)
 {
-	static const char *const allowed[] = {"distance", "unit", "logged_at", "notes", NULL};
-	err_t rc;
-	const char *bike;
+	const char *bike = req_param(c, "id");
 	json_object *body = NULL, *canon = NULL;
+	struct db_ride r = {.bike = bike, .key = c->idem_key};
 	struct valid v;
-	struct db_ride r = {0};
 	units_unit u = UNITS_KM;
-	double distance = 0, epoch, km;
 	char km_text[32];
 	int replayed = 0;
+	err_t rc;
 
 	valid_init(&v);
-	if ((rc = routes_path_uuid(c, "id", &bike)) != ERR_OK ||
-	    (rc = routes_body_owned(c, rides_own, 0, &body)) != ERR_OK)
+	if ((rc = req_body(c, 0, &body)) != ERR_OK)
 		goto out;
-	valid_fields(&v, body, allowed, NULL);
-	(void)valid_unit(&v, body, "unit", &u);
-	if (valid_number_in(&v, body, "distance", 0, u == UNITS_MI ? 100000 / UNITS_MI_TO_KM : 100000, 1,
-			    VALID_REQUIRED, &distance, RIDES_DISTANCE_PROBLEM) == VALID_SET) {
-		/* 0.0004 km rounds to 0 metres: nothing to log. */
-		km = units_to_km(distance, u);
-		if (km <= 0 || km > 100000)
-			valid_add(&v, "distance", RIDES_DISTANCE_PROBLEM);
-	}
-	(void)valid_timestamp(&v, body, "logged_at", c->now, VALID_NULLABLE, &r.logged_at, &epoch);
-	(void)valid_string(&v, body, "notes", 0, 2000, VALID_NULLABLE, &r.notes);
-	if (c->idem_key && !rides_key_ok(c->idem_key))
-		valid_add(&v, "Idempotency-Key", "must be 1 to 255 printable ASCII characters");
+	rides_validate(c, &v, body, &r, &u, km_text, sizeof(km_text));
 	if (!valid_ok(&v)) {
-		rc = routes_invalid(c, rides_own, &v);
+		rc = req_invalid(c, &v);
 		goto out;
 	}
-	rc = ERR_INTERNAL;
-	if (gear_km_text(units_to_km(distance, u), km_text, sizeof(km_text)) != 0)
-		goto out;
-	r.bike = bike;
 	r.distance_km = km_text;
-	r.key = c->idem_key;
 	/* What a retry must repeat exactly for its key to replay: the body as given, the bike. */
 	if (r.key) {
 		canon = json_object_new_object();
@@ -75,12 +65,12 @@ err_t rides_log(struct ctx *c)
 		json_object_object_add(canon, "body", json_object_get(body));
 		r.request = json_object_to_json_string_ext(canon, JSON_C_TO_STRING_PLAIN);
 	}
-	rc = db_ride_log(c, &r, u, &c->out, &replayed);
-	if (rc == ERR_OK) {
-		c->status = 201;
-		if (replayed)
-			log_info(&c->log, "ride replayed for Idempotency-Key");
-	}
+	if ((rc = db_ride_log(&c->db, &r, u, &c->out, &replayed)) != ERR_OK)
+		goto out;
+	json_object_object_add(c->out, "unit", json_object_new_string(units_name(u)));
+	c->status = 201;
+	if (replayed)
+		log_info(&c->log, "ride replayed for Idempotency-Key");
 out:
 	json_object_put(canon);
 	json_object_put(body);
@@ -90,64 +80,42 @@ out:
 
 err_t rides_delete(struct ctx *c)
 {
-	err_t rc;
-	const char *bike, *log_id;
+	const char *log_id = req_param(c, "log_id");
+	err_t rc = db_ride_delete(&c->db, req_param(c, "id"), log_id);
 
-	if ((rc = routes_path_uuid(c, "id", &bike)) != ERR_OK ||
-	    (rc = routes_path_uuid(c, "log_id", &log_id)) != ERR_OK)
-		return rc;
-	if ((rc = db_ride_delete(c, bike, log_id)) != ERR_OK)
-		return rc;
-	return routes_deleted(c, log_id);
+	return rc == ERR_OK ? req_deleted(c, log_id) : rc;
 }
 
-/* A cursor is "<logged_at in microseconds since 1970, may be negative>.<id>", as next_cursor gives it. */
-static int rides_cursor(const char *s, char *us, size_t uslen, const char **id)
+/* ?cursor= (from next_cursor) instead of ?offset=. */
+static err_t rides_query_cursor(struct ctx *c, struct db_ride_page *p, char *us, size_t uslen)
 {
-	const char *dot = s ? strchr(s, '.') : NULL;
-	long n;
+	const char *cursor = ctx_query(c, "cursor");
 
-	if (dot == NULL || (size_t)(dot - s) >= uslen || !valid_is_uuid(dot + 1))
-		return -1;
-	memcpy(us, s, (size_t)(dot - s));
-	us[dot - s] = '\0';
-	/* Rides before 1970 have negative times; none is before 1900 (valid_timestamp). */
-	if (valid_parse_int(us[0] == '-' ? us + 1 : us, 0, us[0] == '-' ? 2208988800000000L : 253402300799000000L,
-			    &n) != 0)
-		return -1;
-	*id = dot + 1;
-	return 0;
+	if (cursor == NULL)
+		return ERR_OK;
+	if (cursor_parse(cursor, us, uslen, &p->cursor_id) != 0)
+		return ctx_fail_field(c, "cursor", "must be a next_cursor value from an earlier page");
+	if (ctx_query(c, "offset"))
+		return ctx_fail_field(c, "offset", "give cursor or offset, not both");
+	p->cursor_us = us;
+	return ERR_OK;
 }
 
 err_t rides_history(struct ctx *c)
 {
-	err_t rc;
-	const char *bike, *cursor = ctx_query(c, "cursor"), *cursor_id = NULL;
-	char us[24], next[96];
+	struct db_ride_page p = {0};
+	char us[24];
 	units_unit u;
-	long limit, offset, total = 0;
-	json_object *items = NULL;
+	err_t rc;
 
-	if ((rc = routes_path_uuid(c, "id", &bike)) != ERR_OK ||
-	    (rc = routes_query_unit(c, &u)) != ERR_OK ||
-	    (rc = routes_query_page(c, &limit, &offset)) != ERR_OK)
+	if ((rc = req_query_unit(c, &u)) != ERR_OK || (rc = req_query_page(c, &p.limit, &p.offset)) != ERR_OK ||
+	    (rc = rides_query_cursor(c, &p, us, sizeof(us))) != ERR_OK)
 		return rc;
-	if (cursor) {
-		if (rides_cursor(cursor, us, sizeof(us), &cursor_id) != 0)
-			return ctx_fail_field(c, "cursor", "must be a next_cursor value from an earlier page");
-		if (ctx_query(c, "offset"))
-			return ctx_fail_field(c, "offset", "give cursor or offset, not both");
-	}
-	rc = db_ride_history(c, bike, limit, offset, cursor ? us : NULL, cursor_id, u, &items, &total,
-			     next, sizeof(next));
-	if (rc != ERR_OK)
+	if ((rc = db_ride_history(&c->db, req_param(c, "id"), u, &p)) != ERR_OK)
 		return rc;
-	c->out = json_object_new_object();
-	json_object_object_add(c->out, "items", items);
-	json_object_object_add(c->out, "total", json_object_new_int64(total));
-	json_object_object_add(c->out, "limit", json_object_new_int64(limit));
-	json_object_object_add(c->out, "offset", json_object_new_int64(offset));
-	json_object_object_add(c->out, "next_cursor", next[0] ? json_object_new_string(next) : NULL);
+	if ((c->out = req_page_envelope(p.items, p.total, p.limit, p.offset)) == NULL)
+		return ERR_INTERNAL;
+	json_object_object_add(c->out, "next_cursor", p.next[0] ? json_object_new_string(p.next) : NULL);
 	json_object_object_add(c->out, "unit", json_object_new_string(units_name(u)));
 	return ERR_OK;
 }

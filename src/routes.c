@@ -1,21 +1,25 @@
 /* The route table and the checks every request passes before its handler. */
 #include <string.h>
-#include <strings.h>
 
 #include "bikes.h"
-#include "body.h"
 #include "health.h"
 #include "installs.h"
 #include "maintenance.h"
 #include "parts.h"
+#include "req.h"
 #include "rides.h"
-#include "transfers.h"
 #include "routes.h"
+#include "summary.h"
+#include "transfers.h"
 #include "valid.h"
 
 #define R_USER ROUTER_AUTH_USER
 #define R_NONE ROUTER_AUTH_NONE
 #define R_SERVICE ROUTER_AUTH_SERVICE
+/* Path parameters the caller must own, checked in the order given. */
+#define OWN_BIKE(p) {{p, ENTITY_BIKE}}
+#define OWN_PART(p) {{p, ENTITY_PART}}
+#define OWN_BIKE_PART(b, p) {{b, ENTITY_BIKE}, {p, ENTITY_PART}}
 
 const struct router_route routes_table[] = {
 	{"GET", "/health", health_live, R_NONE, "health.live"},
@@ -24,43 +28,45 @@ const struct router_route routes_table[] = {
 	{"POST", "/api/bikes", bikes_create, R_USER, "bikes.create"},
 	{"GET", "/api/bikes", bikes_list, R_USER, "bikes.list"},
 	{"GET", "/api/bikes/active", bikes_active, R_USER, "bikes.active"},
-	{"GET", "/api/bikes/:id", bikes_get, R_USER, "bikes.get"},
-	{"PATCH", "/api/bikes/:id", bikes_update, R_USER, "bikes.update"},
-	{"DELETE", "/api/bikes/:id", bikes_delete, R_USER, "bikes.delete"},
-	{"POST", "/api/bikes/:id/set-active", bikes_set_active, R_USER, "bikes.set_active"},
-	{"POST", "/api/bikes/:id/deactivate", bikes_deactivate, R_USER, "bikes.deactivate"},
-	{"GET", "/api/bikes/:id/stats", maintenance_bike_stats, R_USER, "bikes.stats"},
+	{"GET", "/api/bikes/:id", bikes_get, R_USER, "bikes.get", OWN_BIKE("id")},
+	{"PATCH", "/api/bikes/:id", bikes_update, R_USER, "bikes.update", OWN_BIKE("id")},
+	{"DELETE", "/api/bikes/:id", bikes_delete, R_USER, "bikes.delete", OWN_BIKE("id")},
+	{"POST", "/api/bikes/:id/set-active", bikes_set_active, R_USER, "bikes.set_active", OWN_BIKE("id")},
+	{"POST", "/api/bikes/:id/deactivate", bikes_deactivate, R_USER, "bikes.deactivate", OWN_BIKE("id")},
+	{"GET", "/api/bikes/:id/stats", bikes_stats, R_USER, "bikes.stats", OWN_BIKE("id")},
 
-	{"POST", "/api/bikes/:id/kilometrage", rides_log, R_USER, "rides.log"},
-	{"GET", "/api/bikes/:id/kilometrage", rides_history, R_USER, "rides.history"},
-	{"DELETE", "/api/bikes/:id/kilometrage/:log_id", rides_delete, R_USER, "rides.delete"},
+	{"POST", "/api/bikes/:id/kilometrage", rides_log, R_USER, "rides.log", OWN_BIKE("id")},
+	{"GET", "/api/bikes/:id/kilometrage", rides_history, R_USER, "rides.history", OWN_BIKE("id")},
+	{"DELETE", "/api/bikes/:id/kilometrage/:log_id", rides_delete, R_USER, "rides.delete", OWN_BIKE("id")},
 	/* The design's examples say "mileage": the same routes (api-notes, Units). */
-	{"POST", "/api/bikes/:id/mileage", rides_log, R_USER, "rides.log"},
-	{"GET", "/api/bikes/:id/mileage", rides_history, R_USER, "rides.history"},
-	{"DELETE", "/api/bikes/:id/mileage/:log_id", rides_delete, R_USER, "rides.delete"},
+	{"POST", "/api/bikes/:id/mileage", rides_log, R_USER, "rides.log", OWN_BIKE("id")},
+	{"GET", "/api/bikes/:id/mileage", rides_history, R_USER, "rides.history", OWN_BIKE("id")},
+	{"DELETE", "/api/bikes/:id/mileage/:log_id", rides_delete, R_USER, "rides.delete", OWN_BIKE("id")},
 
-	{"POST", "/api/bikes/:id/maintenance", maintenance_bike_create, R_USER, "maintenance.bike_create"},
-	{"GET", "/api/bikes/:id/maintenance", maintenance_bike_list, R_USER, "maintenance.bike_list"},
-	{"POST", "/api/parts/:id/maintenance", maintenance_part_create, R_USER, "maintenance.part_create"},
-	{"GET", "/api/parts/:id/maintenance", maintenance_part_list, R_USER, "maintenance.part_list"},
-	{"GET", "/api/parts/:id/stats", maintenance_part_stats, R_USER, "parts.stats"},
+	{"POST", "/api/bikes/:id/maintenance", maintenance_bike_create, R_USER, "maintenance.bike_create", OWN_BIKE("id")},
+	{"GET", "/api/bikes/:id/maintenance", maintenance_bike_list, R_USER, "maintenance.bike_list", OWN_BIKE("id")},
+	{"POST", "/api/parts/:id/maintenance", maintenance_part_create, R_USER, "maintenance.part_create", OWN_PART("id")},
+	{"GET", "/api/parts/:id/maintenance", maintenance_part_list, R_USER, "maintenance.part_list", OWN_PART("id")},
+	{"GET", "/api/parts/:id/stats", parts_stats, R_USER, "parts.stats", OWN_PART("id")},
 
-	{"POST", "/api/bikes/:id/transfer", transfers_bike, R_USER, "transfers.bike"},
-	{"GET", "/api/bikes/:id/history", transfers_bike_history, R_USER, "transfers.bike_history"},
-	{"POST", "/api/parts/:id/transfer", transfers_part, R_USER, "transfers.part"},
-	{"GET", "/api/parts/:id/history", transfers_part_history, R_USER, "transfers.part_history"},
+	{"POST", "/api/bikes/:id/transfer", transfers_bike, R_USER, "transfers.bike", OWN_BIKE("id")},
+	{"GET", "/api/bikes/:id/history", transfers_bike_history, R_USER, "transfers.bike_history", OWN_BIKE("id")},
+	{"POST", "/api/parts/:id/transfer", transfers_part, R_USER, "transfers.part", OWN_PART("id")},
+	{"GET", "/api/parts/:id/history", transfers_part_history, R_USER, "transfers.part_history", OWN_PART("id")},
 
-	{"GET", "/internal/bikes/user/:user_id/summary", transfers_summary, R_SERVICE, "internal.summary"},
+	{"GET", "/internal/bikes/user/:user_id/summary", summary_user, R_SERVICE, "internal.summary"},
 
-	{"GET", "/api/bikes/:bike_id/parts", installs_list, R_USER, "installs.list"},
-	{"POST", "/api/bikes/:bike_id/parts/:part_id/install", installs_install, R_USER, "installs.install"},
-	{"POST", "/api/bikes/:bike_id/parts/:part_id/remove", installs_remove, R_USER, "installs.remove"},
+	{"GET", "/api/bikes/:bike_id/parts", installs_list, R_USER, "installs.list", OWN_BIKE("bike_id")},
+	{"POST", "/api/bikes/:bike_id/parts/:part_id/install", installs_install, R_USER, "installs.install",
+	 OWN_BIKE_PART("bike_id", "part_id")},
+	{"POST", "/api/bikes/:bike_id/parts/:part_id/remove", installs_remove, R_USER, "installs.remove",
+	 OWN_BIKE_PART("bike_id", "part_id")},
 
 	{"POST", "/api/parts", parts_create, R_USER, "parts.create"},
 	{"GET", "/api/parts", parts_list, R_USER, "parts.list"},
-	{"GET", "/api/parts/:id", parts_get, R_USER, "parts.get"},
-	{"PATCH", "/api/parts/:id", parts_update, R_USER, "parts.update"},
-	{"DELETE", "/api/parts/:id", parts_delete, R_USER, "parts.delete"},
+	{"GET", "/api/parts/:id", parts_get, R_USER, "parts.get", OWN_PART("id")},
+	{"PATCH", "/api/parts/:id", parts_update, R_USER, "parts.update", OWN_PART("id")},
+	{"DELETE", "/api/parts/:id", parts_delete, R_USER, "parts.delete", OWN_PART("id")},
 };
 const size_t routes_count = sizeof(routes_table) / sizeof(routes_table[0]);
 
@@ -84,8 +90,88 @@ static err_t routes_auth(struct ctx *c)
 	return ERR_OK;
 }
 
+/* Every path parameter is a UUID; each malformed one is named in details. */
+static err_t routes_path_ids(struct ctx *c)
+{
+	struct valid v;
+	err_t rc = ERR_OK;
+
+	valid_init(&v);
+	for (int i = 0; i < c->params.n; i++)
+		if (!valid_is_uuid(c->params.p[i].value))
+			valid_add(&v, c->params.p[i].name, "must be a UUID");
+	if (!valid_ok(&v))
+		rc = req_invalid(c, &v);
+	valid_free(&v);
+	if (rc == ERR_OK && c->params.n > 0)
+		c->log.resource_id = c->params.p[0].value;
+	return rc;
+}
+
+/* The request's database session, with the route's ownership checks queued first. */
+static err_t routes_session(struct ctx *c)
+{
+	const struct router_own *own = c->route->own;
+
+	c->db.conn = c->conn;
+	c->db.log = &c->log;
+	c->db.role = c->id.role[0] ? c->id.role : NULL;
+	c->db.claims = c->id.claims_json;
+	c->db.snapshot = strcmp(c->method, "GET") == 0;
+	for (int i = 0; i < ROUTER_MAX_OWN && own[i].param; i++) {
+		err_t rc = req_own(c, own[i].kind, req_param(c, own[i].param), NULL);
+		if (rc != ERR_OK)
+			return rc;
+	}
+	return ERR_OK;
+}
+
+/* An error our SQL raised becomes the answer's message or details. */
+static err_t routes_db_error(struct ctx *c, err_t rc)
+{
+	const char *msg = db_last_message(c->conn), *detail = db_last_detail(c->conn);
+	long f = c->db.failed;
+
+	if (rc != c->db.last || c->err_msg || c->err_details || msg[0] == '\0')
+		return rc;
+	if (rc == ERR_FORBIDDEN)
+		log_warn(&c->log, "security: forbidden (resource of another user)");
+	if (rc == ERR_VALIDATION)
+		return ctx_fail_field(c, msg, detail);
+	if ((rc == ERR_NOT_FOUND || rc == ERR_FORBIDDEN) && f >= 0 && f < (long)c->db.npre &&
+	    c->own_field[f]) {
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, c->own_field[f], json_object_new_string(
+			rc == ERR_NOT_FOUND ? "not found" : "belongs to another user"));
+		return ctx_fail(c, rc, msg, d);
+	}
+	return ctx_fail(c, rc, msg, NULL);
+}
+
+/* A handler refused the body or the query before reaching the database: existence and
+ * ownership still answer first (api-notes' order), so run those checks alone. */
+static err_t routes_owner_first(struct ctx *c, err_t rc)
+{
+	const char *msg = c->err_msg;
+	json_object *details = c->err_details;
+	err_t owned;
+
+	c->err_msg = NULL;
+	c->err_details = NULL;
+	owned = db_run(&c->db, NULL, 0);
+	if (owned != ERR_OK) {
+		json_object_put(details);
+		return routes_db_error(c, owned);
+	}
+	c->err_msg = msg;
+	c->err_details = details;
+	return rc;
+}
+
 err_t routes_dispatch(struct ctx *c)
 {
+	err_t rc;
+
 	switch (router_lookup(routes_table, routes_count, c->method, c->path, &c->route, &c->params,
 			      c->allow, sizeof(c->allow))) {
 	case ROUTER_NOT_FOUND:
@@ -96,121 +182,15 @@ err_t routes_dispatch(struct ctx *c)
 		break;
 	}
 	c->log.op = c->route->op;
-	if (c->route->auth != ROUTER_AUTH_NONE) {
-		err_t rc = routes_auth(c);
-		if (rc != ERR_OK)
-			return rc;
-	}
+	if (c->route->auth != ROUTER_AUTH_NONE && (rc = routes_auth(c)) != ERR_OK)
+		return rc;
 	if (c->query_overflow)
 		return ctx_fail_field(c, "query", "too many query parameters");
-	return c->route->handler(c);
-}
-
-err_t routes_path_uuid(struct ctx *c, const char *name, const char **out)
-{
-	const char *v = router_param(&c->params, name);
-
-	*out = NULL;
-	if (v == NULL || !valid_is_uuid(v))
-		return ctx_fail_field(c, name, "must be a UUID");
-	*out = v;
-	if (c->log.resource_id == NULL)
-		c->log.resource_id = v;
-	return ERR_OK;
-}
-
-err_t routes_query_unit(struct ctx *c, units_unit *out)
-{
-	if (units_parse(ctx_query(c, "unit"), out) != 0)
-		return ctx_fail_field(c, "unit", "must be km or mi");
-	return ERR_OK;
-}
-
-err_t routes_query_page(struct ctx *c, long *limit, long *offset)
-{
-	struct valid v;
-	const char *l = ctx_query(c, "limit"), *o = ctx_query(c, "offset");
-
-	valid_init(&v);
-	*limit = 50;
-	*offset = 0;
-	if (l && valid_parse_int(l, 1, 200, limit) != 0)
-		valid_add(&v, "limit", "must be an integer from 1 to 200");
-	if (o && valid_parse_int(o, 0, 100000000, offset) != 0)
-		valid_add(&v, "offset", "must be a non-negative integer");
-	if (!valid_ok(&v)) {
-		json_object *d = valid_take(&v);
-		valid_free(&v);
-		return ctx_fail(c, ERR_VALIDATION, NULL, d);
-	}
-	valid_free(&v);
-	return ERR_OK;
-}
-
-err_t routes_query_bool(struct ctx *c, const char *name, int *out)
-{
-	const char *v = ctx_query(c, name);
-
-	*out = -1;
-	if (v == NULL)
-		return ERR_OK;
-	if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
-		*out = v[0] == 't';
-		return ERR_OK;
-	}
-	return ctx_fail_field(c, name, "must be true or false");
-}
-
-err_t routes_body(struct ctx *c, int allow_empty, json_object **out)
-{
-	const char *why = NULL;
-	err_t rc;
-
-	*out = NULL;
-	if (c->body_len > 0 && !body_is_json_type(c->content_type)) {
-		/* An empty-looking body with no type is "no body", not a media-type error. */
-		size_t i = 0;
-		while (i < c->body_len && strchr(" \t\r\n", c->body[i]))
-			i++;
-		if (i < c->body_len)
-			return ctx_fail(c, ERR_MEDIA_TYPE, NULL, NULL);
-	}
-	rc = body_parse(c->body ? c->body : "", c->body_len, allow_empty, out, &why);
-	if (rc == ERR_VALIDATION)
-		return ctx_fail(c, ERR_VALIDATION, why, NULL);
-	return rc;
-}
-
-err_t routes_body_owned(struct ctx *c, routes_owner_fn own, int allow_empty, json_object **out)
-{
-	err_t rc = routes_body(c, allow_empty, out);
-
-	if ((rc == ERR_VALIDATION || rc == ERR_MEDIA_TYPE || rc == ERR_TOO_LARGE) && own) {
-		const char *why = c->err_msg;
-		err_t owned;
-
-		c->err_msg = NULL; /* the body's reason must not label the ownership answer */
-		owned = own(c);
-		if (owned != ERR_OK)
-			return owned;
-		c->err_msg = why;
-	}
-	return rc;
-}
-
-err_t routes_invalid(struct ctx *c, routes_owner_fn own, struct valid *v)
-{
-	err_t rc = own ? own(c) : ERR_OK;
-
-	if (rc != ERR_OK)
+	if ((rc = routes_path_ids(c)) != ERR_OK || (rc = routes_session(c)) != ERR_OK)
 		return rc;
-	return ctx_fail(c, ERR_VALIDATION, NULL, valid_take(v));
-}
-
-err_t routes_deleted(struct ctx *c, const char *id)
-{
-	c->out = json_object_new_object();
-	json_object_object_add(c->out, "success", json_object_new_boolean(1));
-	json_object_object_add(c->out, "id", json_object_new_string(id));
-	return ERR_OK;
+	rc = c->route->handler(c);
+	if ((rc == ERR_VALIDATION || rc == ERR_MEDIA_TYPE || rc == ERR_TOO_LARGE) &&
+	    c->db.npre > 0 && !c->db.pre_passed)
+		return routes_owner_first(c, rc);
+	return rc == ERR_OK ? rc : routes_db_error(c, rc);
 }

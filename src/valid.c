@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules.h"
 #include "valid.h"
 
 void valid_init(struct valid *v)
@@ -389,13 +390,14 @@ enum valid_result valid_unit(struct valid *v, json_object *body, const char *fie
 enum valid_result valid_email(struct valid *v, json_object *body, const char *field, int flags,
 			      const char **out)
 {
-	enum valid_result r = valid_string(v, body, field, 3, 254, flags, out);
+	enum valid_result r = valid_string(v, body, field, 3, RULES_EMAIL_MAX, flags, out);
 	const char *at;
 
 	if (r != VALID_SET)
 		return r;
 	at = strchr(*out, '@');
-	if (strlen(*out) > 254 || at == NULL || at == *out || at[1] == '\0' || strchr(at + 1, '@') ||
+	/* valid_string counted characters; the limit is in bytes (RFC 5321's path limit). */
+	if (strlen(*out) > RULES_EMAIL_MAX || at == NULL || at == *out || at[1] == '\0' || strchr(at + 1, '@') ||
 	    strpbrk(*out, " \t\r\n")) {
 		valid_add(v, field, "must be an email address");
 		*out = NULL;
@@ -406,12 +408,14 @@ enum valid_result valid_email(struct valid *v, json_object *body, const char *fi
 
 int valid_is_uuid(const char *s)
 {
+	if (s == NULL)
+		return 0; /* an absent claim or parameter is not a UUID */
 	for (int i = 0; i < 36; i++) {
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (s[i] != '-')
 				return 0;
 		} else if (!isxdigit((unsigned char)s[i])) {
-			return 0;
+			return 0; /* also stops at the terminator of a short string */
 		}
 	}
 	return s[36] == '\0';

@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "body.h"
+#include "config.h"
 #include "db.h"
 #include "routes.h"
 #include "valid.h"
@@ -105,8 +106,6 @@ static void worker_reply(struct ctx *c, FCGX_Request *req, err_t rc)
 		FCGX_FPrintF(req->out, "Allow: %s\r\n", c->allow);
 	if (rc == ERR_UNAUTHORIZED)
 		FCGX_PutS("WWW-Authenticate: Bearer\r\n", req->out);
-	if (rc == ERR_RATE_LIMITED)
-		FCGX_FPrintF(req->out, "Retry-After: 60\r\n");
 	FCGX_PutS("\r\n", req->out);
 	FCGX_PutS(text, req->out);
 	json_object_put(err);
@@ -140,11 +139,8 @@ static void worker_handle(struct ctx *c, FCGX_Request *req)
 	worker_reply(c, req, rc);
 }
 
-int worker_run(void)
+int worker_run(const struct config *cfg)
 {
-	const char *env = getenv("VEHICLE_ENV");
-	const char *secret = getenv("SUPABASE_JWT_SECRET");
-	const char *jwks = getenv("SUPABASE_JWKS");
 	const char *why = NULL;
 	const struct log_ctx log = {.op = "worker"};
 	struct auth_keys *keys = NULL;
@@ -153,16 +149,15 @@ int worker_run(void)
 	struct ctx c;
 	int code = 1;
 
-	(void)env;
-	if (auth_keys_load(&keys, secret, jwks, &why) != ERR_OK) {
+	if (auth_keys_load(&keys, cfg->jwt_secret, cfg->jwks, &why) != ERR_OK) {
 		log_error(&log, "no usable token keys (%s): set SUPABASE_JWT_SECRET or SUPABASE_JWKS",
 			  why ? why : "unknown");
 		return 1;
 	}
 	ctx_init(&c);
 	c.keys = keys;
-	c.db = db_open(getenv("DATABASE_URL"));
-	if (c.db == NULL)
+	c.conn = db_open(cfg->database_url);
+	if (c.conn == NULL)
 		goto out;
 
 	memset(&sa, 0, sizeof(sa));
@@ -178,11 +173,8 @@ int worker_run(void)
 		goto out;
 	}
 	/* Connect now so the first request does not pay for it; failure is not fatal. */
-	{
-		struct db_query none[1];
-		if (db_run(c.db, NULL, none, 0, &log) != ERR_OK)
-			log_warn(&log, "database not reachable at start; will retry per request");
-	}
+	if (db_connect_now(c.conn, &log) != 0)
+		log_warn(&log, "database not reachable at start; will retry per request");
 	log_info(&log, "worker ready");
 	while (!worker_stop && FCGX_Accept_r(&req) >= 0) {
 		worker_handle(&c, &req);
@@ -194,7 +186,7 @@ int worker_run(void)
 	code = 0;
 out:
 	ctx_reset(&c);
-	db_close(c.db);
+	db_close(c.conn);
 	auth_keys_free(keys);
 	return code;
 }

@@ -8,7 +8,7 @@ service-role client and the kilometrage invariant fixture.
     ride(api, bike, distance, **fields)   POST /api/bikes/:id/kilometrage -> 201, the answer
     part_of(api, part) / bike_of(api, bike)  GET -> 200
     ts(delta)                             an RFC 3339 timestamp `delta` from now (UTC, 'Z')
-    check_invariant                       fixture: vehicles.check_kilometrage() finds nothing new
+    check_invariant                       fixture: vehicles.kilometrage_check() finds nothing new
                                           on this run's bikes and parts
     check_consistency                     fixture: no part on another owner's bike, none open
                                           on a deleted bike, one open installation per part
@@ -140,21 +140,21 @@ _OWNED = ("(SELECT b.id FROM vehicles.user_bike b WHERE b.user_id = ANY(%(users)
 
 
 def invariant_rows(db, users):
-    """The rows of vehicles.check_kilometrage() about bikes and parts of `users` (the users
+    """The rows of vehicles.kilometrage_check() about bikes and parts of `users` (the users
     this test run made: other runs against the same database are not ours to judge)."""
-    rows = db.query("SELECT kind, id, expected, actual FROM vehicles.check_kilometrage()"
+    rows = db.query("SELECT kind, id, expected, actual FROM vehicles.kilometrage_check()"
                     " WHERE id IN " + _OWNED, {"users": list(users)})
     return {tuple(str(c) for c in row) for row in rows}
 
 
 @pytest.fixture
 def check_invariant(db, _created_users):
-    """After each test: vehicles.check_kilometrage() reports no violation on this run's bikes
+    """After each test: vehicles.kilometrage_check() reports no violation on this run's bikes
     and parts that was not there before the test (so a violation fails the test that made it)."""
     before = invariant_rows(db, _created_users)
     yield
     new = invariant_rows(db, _created_users) - before
-    assert not new, f"vehicles.check_kilometrage() reports violations: {sorted(new)}"
+    assert not new, f"vehicles.kilometrage_check() reports violations: {sorted(new)}"
 
 
 def open_installations(db, part_id):

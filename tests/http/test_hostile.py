@@ -124,3 +124,26 @@ def test_token_of_unknown_user_is_never_5xx(client):
 def test_huge_header_token_is_4xx(client):
     r = client("a" * 6000 + "." + "b" * 100 + "." + "c" * 100).get("/api/bikes")
     assert r.status_code in (400, 401, 431, 494), describe(r)
+
+
+# ---- numbers, keys and query strings the parser must not take loosely -------------------
+
+@pytest.mark.parametrize("number", ["123456789012345678901234567890", "1e20", "1e99999"])
+def test_number_that_would_not_survive_storage_is_400(api, number):
+    # A number the database would store as a different value is refused, not changed.
+    raw = '{"name":"n","type":"road","metadata":{"x":%s}}' % number
+    r = api.post("/api/bikes", data=raw, headers=JSON)
+    assert_error(r, 400, "validation_error")
+
+
+def test_duplicate_key_spelled_with_an_escape_is_400(api):
+    # "n\u0061me" is "name": the duplicate is found after unescaping.
+    raw = '{"name":"a","n\\u0061me":"b","type":"road"}'
+    r = api.post("/api/bikes", data=raw, headers=JSON)
+    assert_error(r, 400, "validation_error")
+
+
+def test_too_many_query_parameters_is_400_not_ignored(api):
+    # 16 parameters fill the parser; the 17th (a real one) must not be silently dropped.
+    params = [(f"junk{i}", "1") for i in range(16)] + [("unit", "mi")]
+    assert_error(api.get("/api/bikes", params=params), 400, "validation_error", {"query"})

@@ -329,3 +329,17 @@ def test_deleting_a_bike_closes_its_installations(db, api, create_bike):
     # And the part can go on another bike now.
     y = create_bike(api, name="Y")
     install(api, y, p)
+
+
+# ---- removal at a repeated instant ------------------------------------------------------
+
+def test_removal_answers_the_installation_it_closed(api, create_bike):
+    # install at T, remove at T, install again at T: the removal must name the new one.
+    b = create_bike(api)
+    p = new_part(api)
+    t = ts(-DAY)
+    first = install(api, b, p, at=t)
+    remove(api, b, p, at=t)
+    second = install(api, b, p, at=t)
+    closed = remove(api, b, p, at=t)
+    assert closed["id"] == second["id"] != first["id"]

@@ -423,3 +423,35 @@ def test_50_parallel_rides_on_one_bike(api, create_bike):
     for p in parts:
         assert part_km(api, p) == round(50 * 1.111, 3)
     assert assert_status(api.get(_k(b)), 200)["total"] == 50
+
+
+# ---- limits of what a ride and a cursor can carry ---------------------------------------
+
+def _nested(depth):
+    """metadata nesting `depth` objects: {"a": {"a": ... {"a": 1}}}"""
+    m = 1
+    for _ in range(depth):
+        m = {"a": m}
+    return m
+
+
+def test_ride_on_a_bike_with_deep_metadata_answers_201(api, create_bike):
+    # The ride's answer wraps the bike's metadata in more levels than the body had.
+    b = create_bike(api, metadata=_nested(29))
+    body = ride(api, b, 5)
+    assert body["bike"]["total_kilometrage"] == 5
+    assert body["bike"]["metadata"] == _nested(29)
+
+
+@pytest.mark.parametrize("stamp", ["2024-01-15T10:00:00+16:00", "2024-01-15T10:00:00-23:30"])
+def test_logged_at_offset_postgres_cannot_take_is_400(api, create_bike, stamp):
+    # RFC 3339 allows offsets up to ±23:59; PostgreSQL only up to ±15:59.
+    b = create_bike(api)
+    assert_error(api.post(_k(b), json={"distance": 1, "logged_at": stamp}), 400, "validation_error",
+                 {"logged_at"})
+
+
+def test_history_cursor_before_1900_is_400(api, create_bike):
+    b = create_bike(api)
+    r = api.get(_k(b), params={"cursor": f"-253402300799000000.{random_uuid()}"})
+    assert_error(r, 400, "validation_error", {"cursor"})

@@ -82,3 +82,18 @@ def test_database_outage_and_recovery(user, api, anon_api, create_bike):
         assert r.status_code == 201, f"write {i + 1} after recovery: {describe(r)}"
     for i in range(PROBES):
         assert_status(anon_api.get("/health/ready", timeout=10), 200)
+
+
+# ---- connections closed by the server ---------------------------------------------------
+
+def test_first_request_after_backends_are_killed_succeeds(db, api, create_bike):
+    # The server closing the workers' idle connections (restart, failover) must cost no
+    # request a 503: the worker notices before sending.
+    b = create_bike(api)
+    for _ in range(3):
+        assert_status(api.get(f"/api/bikes/{b['id']}"), 200)
+    db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+             " WHERE application_name = 'vehicle-worker'")
+    time.sleep(0.3)
+    for _ in range(12):
+        assert_status(api.get(f"/api/bikes/{b['id']}"), 200)

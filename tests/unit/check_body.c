@@ -420,6 +420,34 @@ START_TEST(test_duplicate_keys)
 }
 END_TEST
 
+/* More keys than the scanner's first allocation of them; a duplicate found past it. */
+START_TEST(test_many_keys)
+{
+	char b[1024];
+	size_t n = 0;
+	json_object *o = NULL, *v;
+	const char *why = NULL;
+
+	b[n++] = '{';
+	for (int i = 0; i < 40; i++) {
+		int w = snprintf(b + n, sizeof(b) - n, "%s\"k%d\":%d", i ? "," : "", i, i);
+		ck_assert(w > 0 && (size_t)w < sizeof(b) - n);
+		n += (size_t)w;
+	}
+	memcpy(b + n, "}", 2);
+	ck_assert_int_eq(parse(b, 0, &o, &why), ERR_OK);
+	ck_assert_int_eq(json_object_object_length(o), 40);
+	ck_assert(json_object_object_get_ex(o, "k39", &v));
+	ck_assert_int_eq(json_object_get_int(v), 39);
+	json_object_put(o);
+	memcpy(b + n, ",\"k0\":0}", 9);
+	refused(b, strlen(b), 0);
+	ck_assert_int_eq(parse(b, 0, &o, &why), ERR_VALIDATION);
+	ck_assert_str_eq(why, "body has a duplicate key");
+	ck_assert_ptr_null(o);
+}
+END_TEST
+
 /* Numbers json-c or jsonb would not keep as written are refused, not changed. */
 START_TEST(test_number_range)
 {
@@ -594,6 +622,7 @@ Suite *body_suite(void)
 	tcase_add_test(tc, test_utf8_valid);
 	tcase_add_test(tc, test_nul_escape_refused);
 	tcase_add_test(tc, test_duplicate_keys);
+	tcase_add_test(tc, test_many_keys);
 	tcase_add_test(tc, test_number_range);
 	suite_add_tcase(s, tc);
 

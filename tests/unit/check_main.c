@@ -10,6 +10,11 @@ Suite *valid_suite(void);
 Suite *units_suite(void);
 Suite *body_suite(void);
 Suite *routes_doc_suite(void);
+Suite *query_suite(void);
+Suite *db_json_suite(void);
+Suite *cursor_suite(void);
+Suite *idem_suite(void);
+Suite *config_suite(void);
 
 int main(void)
 {
@@ -21,6 +26,11 @@ int main(void)
 	srunner_add_suite(sr, units_suite());
 	srunner_add_suite(sr, body_suite());
 	srunner_add_suite(sr, routes_doc_suite());
+	srunner_add_suite(sr, query_suite());
+	srunner_add_suite(sr, db_json_suite());
+	srunner_add_suite(sr, cursor_suite());
+	srunner_add_suite(sr, idem_suite());
+	srunner_add_suite(sr, config_suite());
 	/* Fork mode is left to CK_FORK (the default: fork, so one crash fails one test). */
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);

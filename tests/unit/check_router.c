@@ -476,6 +476,55 @@ START_TEST(test_real_table_every_route_found)
 }
 END_TEST
 
+/* The entity a path parameter names, from the route's own words: :bike_id and :part_id, or
+ * :id under /api/bikes or /api/parts. -1: none (a ride id, a user id). */
+static int owned_kind(const char *pattern, const char *param)
+{
+	if (strcmp(param, "bike_id") == 0)
+		return ENTITY_BIKE;
+	if (strcmp(param, "part_id") == 0)
+		return ENTITY_PART;
+	if (strcmp(param, "id") == 0 && strncmp(pattern, "/api/bikes/", 11) == 0)
+		return ENTITY_BIKE;
+	if (strcmp(param, "id") == 0 && strncmp(pattern, "/api/parts/", 11) == 0)
+		return ENTITY_PART;
+	return -1;
+}
+
+START_TEST(test_real_table_ownership_declared)
+{
+	for (size_t i = 0; i < routes_count; i++) {
+		const struct router_route *r = &routes_table[i];
+		int declared = 0;
+
+		/* Every bike or part in the path is declared, with its kind, in path order. */
+		for (const char *p = strchr(r->pattern, ':'); p; p = strchr(p + 1, ':')) {
+			char name[64];
+			size_t nl = strcspn(p + 1, "/");
+			int kind;
+
+			ck_assert_uint_lt(nl, sizeof(name));
+			memcpy(name, p + 1, nl);
+			name[nl] = '\0';
+			kind = owned_kind(r->pattern, name);
+			if (kind < 0)
+				continue;
+			ck_assert_msg(declared < ROUTER_MAX_OWN && r->own[declared].param &&
+					      strcmp(r->own[declared].param, name) == 0,
+				      "%s %s: :%s is not declared as owned (position %d)", r->method,
+				      r->pattern, name, declared);
+			ck_assert_msg((int)r->own[declared].kind == kind, "%s %s: :%s has the wrong kind",
+				      r->method, r->pattern, name);
+			declared++;
+		}
+		/* ...and nothing else is. */
+		ck_assert_msg(declared == ROUTER_MAX_OWN || r->own[declared].param == NULL,
+			      "%s %s declares %s, not in its path", r->method, r->pattern,
+			      r->own[declared].param);
+	}
+}
+END_TEST
+
 START_TEST(test_real_table_wrong_method)
 {
 	static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
@@ -582,6 +631,7 @@ Suite *router_suite(void)
 	tc = tcase_create("routes_table");
 	tcase_add_test(tc, test_real_table_shape);
 	tcase_add_test(tc, test_real_table_every_route_found);
+	tcase_add_test(tc, test_real_table_ownership_declared);
 	tcase_add_test(tc, test_real_table_wrong_method);
 	tcase_add_test(tc, test_real_table_known_routes);
 	suite_add_tcase(s, tc);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gear.h"
+#include "rules.h"
 #include "valid.h"
 
 Suite *valid_suite(void); /* run by the unit test driver */
@@ -387,6 +388,36 @@ START_TEST(test_number_not_finite)
 }
 END_TEST
 
+START_TEST(test_number_in)
+{
+	struct valid v;
+	json_object *b = J("{\"low\": -1, \"ok\": 5, \"text\": \"5\"}");
+	double d = -1;
+
+	valid_init(&v);
+	/* the caller's range text replaces the default one */
+	ck_assert_int_eq(valid_number_in(&v, b, "low", 0, 10, 0, 0, &d, "must be 0 to 10 km"), VALID_BAD);
+	ck_problem(&v, "low", "must be 0 to 10 km");
+	ck_assert_double_eq(d, 0);
+	ck_assert_int_eq(valid_number_in(&v, b, "ok", 0, 10, 1, 0, &d, "must be 0 to 10 km"), VALID_SET);
+	ck_assert_double_eq(d, 5);
+	/* only the range problem: a wrong type keeps its own text */
+	ck_assert_int_eq(valid_number_in(&v, b, "text", 0, 10, 0, 0, &d, "must be 0 to 10 km"),
+			 VALID_BAD);
+	ck_problem(&v, "text", "must be a number");
+	ck_assert_int_eq(valid_number_in(&v, b, "none", 0, 10, 0, VALID_REQUIRED, &d, "x"), VALID_BAD);
+	ck_problem(&v, "none", "is required");
+	ck_assert_int_eq(nproblems(&v), 3);
+	valid_free(&v);
+	/* NULL: the default text, as valid_number gives */
+	valid_init(&v);
+	ck_assert_int_eq(valid_number_in(&v, b, "low", 0, 10, 1, 0, &d, NULL), VALID_BAD);
+	ck_problem(&v, "low", "must be greater than 0 and at most 10");
+	valid_free(&v);
+	json_object_put(b);
+}
+END_TEST
+
 /* ---- dates ---- */
 
 START_TEST(test_dates)
@@ -610,16 +641,16 @@ START_TEST(test_metadata_limit_16k)
 	struct valid v;
 	json_object *out = NULL;
 	/* {"k":"..."} is 8 bytes around the text */
-	char *x = repeat("x", GEAR_METADATA_MAX - 8);
+	char *x = repeat("x", RULES_METADATA_MAX - 8);
 	json_object *b = json_object_new_object(), *meta = json_object_new_object();
 
 	json_object_object_add(meta, "k", json_object_new_string(x));
 	json_object_object_add(b, "metadata", meta);
 	valid_init(&v);
-	ck_assert_int_eq(valid_object(&v, b, "metadata", GEAR_METADATA_MAX, 0, &out), VALID_SET);
+	ck_assert_int_eq(valid_object(&v, b, "metadata", RULES_METADATA_MAX, 0, &out), VALID_SET);
 	json_object_object_add(meta, "k", json_object_new_string(x));
 	json_object_object_add(meta, "y", json_object_new_int(1)); /* +6 bytes */
-	ck_assert_int_eq(valid_object(&v, b, "metadata", GEAR_METADATA_MAX, 0, &out), VALID_BAD);
+	ck_assert_int_eq(valid_object(&v, b, "metadata", RULES_METADATA_MAX, 0, &out), VALID_BAD);
 	ck_problem(&v, "metadata", "must be at most 16384 bytes of JSON");
 	valid_free(&v);
 	json_object_put(b);
@@ -693,6 +724,15 @@ START_TEST(test_email)
 	valid_free(&v);
 	json_object_put(b);
 
+}
+END_TEST
+
+START_TEST(test_email_messages_and_length)
+{
+	struct valid v;
+	const char *out = NULL;
+	json_object *b;
+
 	/* messages */
 	b = J("{\"a\": \"a@@b.c\", \"b\": 5}");
 	valid_init(&v);
@@ -752,6 +792,23 @@ START_TEST(test_is_uuid)
 		ck_assert_msg(valid_is_uuid(good[i]), "%s refused", good[i]);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(!valid_is_uuid(bad[i]), "\"%s\" accepted", bad[i]);
+}
+END_TEST
+
+/* The cases of the former auth_is_uuid (auth.c now uses valid_is_uuid on token subs). */
+START_TEST(test_is_uuid_token_sub)
+{
+	ck_assert(valid_is_uuid("8F14E45F-CEEA-467A-9AF0-1B2C3D4E5F60"));
+	ck_assert(valid_is_uuid("8f14e45f-ceea-467a-9af0-1b2c3d4e5f60"));
+	ck_assert(valid_is_uuid("00000000-0000-0000-0000-000000000000"));
+	ck_assert(!valid_is_uuid(NULL)); /* a token without a string sub */
+	ck_assert(!valid_is_uuid(""));
+	ck_assert(!valid_is_uuid("8f14e45f-ceea-467a-9af0-1b2c3d4e5f6"));   /* short */
+	ck_assert(!valid_is_uuid("8f14e45f-ceea-467a-9af0-1b2c3d4e5f600")); /* long */
+	ck_assert(!valid_is_uuid("8f14e45fceea-467a-9af0-1b2c3d4e5f6000"));  /* dash moved */
+	ck_assert(!valid_is_uuid("8f14e45f-ceea-467a-9af0-1b2c3d4e5g60"));  /* g */
+	ck_assert(!valid_is_uuid("{8f14e45f-ceea-467a-9af0-1b2c3d4e5f6}"));
+	ck_assert(!valid_is_uuid("8f14e45f ceea 467a 9af0 1b2c3d4e5f60"));
 }
 END_TEST
 
@@ -1189,6 +1246,7 @@ Suite *valid_suite(void)
 	tcase_add_test(tc, test_enum);
 	tcase_add_test(tc, test_number_ranges);
 	tcase_add_test(tc, test_number_not_finite);
+	tcase_add_test(tc, test_number_in);
 	tcase_add_test(tc, test_dates);
 	tcase_add_test(tc, test_timestamp_parse);
 	tcase_add_test(tc, test_timestamp_bad);
@@ -1198,7 +1256,9 @@ Suite *valid_suite(void)
 	tcase_add_test(tc, test_metadata_limit_16k);
 	tcase_add_test(tc, test_unit_field);
 	tcase_add_test(tc, test_email);
+	tcase_add_test(tc, test_email_messages_and_length);
 	tcase_add_test(tc, test_is_uuid);
+	tcase_add_test(tc, test_is_uuid_token_sub);
 	tcase_add_test(tc, test_parse_int);
 	suite_add_tcase(s, tc);
 

@@ -1,0 +1,190 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # STACK_*, *_DIR, *_BIN: read by the other lib files and the sourcing scripts
+# What every script of the stack needs: logging, the configuration (defaults and
+# validation), the service user, the directories under $VAR_DIR, and the lock.
+# Sourced by scripts/lib/stack.sh and by scripts/container-entry.
+#
+# Settings (environment; the README's table has them all):
+#   VAR_DIR        everything the stack writes (default var)
+#   BUILD_DIR      where WORKER_BIN / MIGRATE_BIN are found (default build)
+#   SQL_DIR        what vehicle-migrate applies: a directory holding migrations/
+#                  and functions/ (default sql; the image: /app/sql)
+#   DATABASE_URL   the database; unset: the embedded cluster (scripts/lib/pg.sh)
+#   MIGRATE_DATABASE_URL  when set, vehicle-migrate connects there instead of to
+#                  DATABASE_URL: the direct connection its advisory lock needs when
+#                  DATABASE_URL is a transaction pooler (ignored with the embedded
+#                  cluster). The workers always use DATABASE_URL.
+#   VEHICLE_ENV    development (default) or production; production's rules on
+#                  SUPABASE_JWT_SECRET / SUPABASE_JWKS are the worker's
+#                  (src/config.c), checked by stack_workers_check
+#   PORT, LISTEN_ADDR, WORKERS, FCGI_SOCKET, CORS_ORIGINS, RATE_*, INTERNAL_ALLOW,
+#   REAL_IP_*, NGINX_*_LOG, STOP_TIMEOUT, SVC_USER: see stack_config below.
+#
+# When run as root, postgres, the workers and nginx run as the unprivileged user
+# $SVC_USER (default `vehicle`, created if missing); otherwise as the current user.
+
+# Supabase's local-development default (supabase start); public, never for
+# production. The same text as CONFIG_DEV_JWT_SECRET in include/config.h (the
+# worker's default and its production refusal): change both together.
+STACK_DEV_JWT_SECRET='super-secret-jwt-token-with-at-least-32-characters-long'
+# The fd that holds $VAR_DIR/.lock; closed for every long-lived child so that an
+# orphan left by a crashed run does not keep the lock.
+STACK_LOCK_FD=9
+
+stack_log() { printf '%s: %s\n' "${STACK_NAME:-stack}" "$*" >&2; }
+stack_warn() { stack_log "WARNING: $*"; }
+stack_die() {
+	stack_log "error: $*"
+	exit 1
+}
+
+stack_is_uint() {
+	case ${1:-} in '' | *[!0-9]*) return 1 ;; esac
+}
+
+# Absolute path; relative ones are taken from the repository root.
+stack_abs() {
+	case $1 in
+	/*) printf '%s\n' "$1" ;;
+	*) printf '%s\n' "$ROOT/$1" ;;
+	esac
+}
+
+# ---------------------------------------------------------------------------
+# Configuration
+# ---------------------------------------------------------------------------
+
+stack_config() {
+	: "${ROOT:?ROOT must be set before sourcing scripts/lib/common.sh}"
+	# Directories made here must be traversable by the service user.
+	umask 022
+	# `cmd &` must not get its own process group, or setsid would fork and $!
+	# would no longer be the server's pid (job control is off in scripts anyway).
+	set +m
+
+	VEHICLE_ENV=${VEHICLE_ENV:-development}
+	case $VEHICLE_ENV in
+	production | development) ;;
+	*) stack_die "VEHICLE_ENV must be 'production' or 'development', not '$VEHICLE_ENV'" ;;
+	esac
+	export VEHICLE_ENV
+	# A leftover setting would otherwise be ignored without a word.
+	[ -z "${MIGRATIONS_DIR:-}" ] ||
+		stack_die "MIGRATIONS_DIR is no longer read: set SQL_DIR to the directory holding migrations/ and functions/"
+
+	VAR_DIR=$(stack_abs "${VAR_DIR:-var}")
+	RUN_DIR=$VAR_DIR/run
+	LOG_DIR=$VAR_DIR/log
+	NGINX_DIR=$VAR_DIR/nginx
+	PG_DATA_DIR=$VAR_DIR/pg
+	BUILD_DIR=$(stack_abs "${BUILD_DIR:-build}")
+	WORKER_BIN=$(stack_abs "${WORKER_BIN:-$BUILD_DIR/vehicle-worker}")
+	MIGRATE_BIN=$(stack_abs "${MIGRATE_BIN:-$BUILD_DIR/vehicle-migrate}")
+	SQL_DIR=$(stack_abs "${SQL_DIR:-sql}")
+	NGINX_TEMPLATE=$(stack_abs "${NGINX_TEMPLATE:-nginx/nginx.conf.in}")
+	NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
+	PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+	PG_PORT=${PG_PORT:-5433}
+	PORT=${PORT:-3003}
+	LISTEN_ADDR=${LISTEN_ADDR:-127.0.0.1}
+	WORKERS=${WORKERS:-4}
+	FCGI_SOCKET=$(stack_abs "${FCGI_SOCKET:-$RUN_DIR/fcgi.sock}")
+	CORS_ORIGINS=${CORS_ORIGINS:-http://localhost:3000}
+	RATE_WRITE=${RATE_WRITE:-100r/m}
+	RATE_BURST_WRITE=${RATE_BURST_WRITE:-20}
+	RATE_READ=${RATE_READ:-300r/m}
+	RATE_BURST_READ=${RATE_BURST_READ:-50}
+	RATE_ANON=${RATE_ANON:-60r/m}
+	RATE_BURST_ANON=${RATE_BURST_ANON:-20}
+	RATE_ADDR=${RATE_ADDR:-1200r/m}
+	RATE_BURST_ADDR=${RATE_BURST_ADDR:-200}
+	INTERNAL_ALLOW=${INTERNAL_ALLOW:-127.0.0.1 ::1}
+	REAL_IP_FROM=${REAL_IP_FROM:-}
+	REAL_IP_HEADER=${REAL_IP_HEADER:-X-Forwarded-For}
+	NGINX_ERROR_LOG=${NGINX_ERROR_LOG:-stderr}
+	NGINX_ACCESS_LOG=${NGINX_ACCESS_LOG:-$LOG_DIR/access.log}
+	STOP_TIMEOUT=${STOP_TIMEOUT:-10}
+
+	stack_config_check
+	stack_secrets
+	stack_user
+}
+
+# The numbers, rates and socket paths stack_config settled on.
+stack_config_check() {
+	local v
+	for v in PORT PG_PORT WORKERS STOP_TIMEOUT RATE_BURST_WRITE RATE_BURST_READ RATE_BURST_ANON RATE_BURST_ADDR; do
+		stack_is_uint "${!v}" || stack_die "$v must be a whole number, not '${!v}'"
+	done
+	if [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then stack_die "PORT out of range: $PORT"; fi
+	if [ "$WORKERS" -lt 1 ] || [ "$WORKERS" -gt 256 ]; then stack_die "WORKERS must be 1..256, not $WORKERS"; fi
+	for v in RATE_WRITE RATE_READ RATE_ANON RATE_ADDR; do
+		[[ ${!v} =~ ^[1-9][0-9]*r/[sm]$ ]] || stack_die "$v must look like 100r/m or 5r/s, not '${!v}'"
+	done
+	# sun_path holds 108 bytes; postgres adds "/.s.PGSQL.NNNNN.lock".
+	if [ ${#FCGI_SOCKET} -gt 100 ] || [ $((${#RUN_DIR} + 22)) -gt 107 ]; then
+		stack_die "VAR_DIR path too long for Unix sockets: $VAR_DIR"
+	fi
+}
+
+# JWT verification material for the workers. Only development's fallback lives
+# here (to the documented local secret, with a warning); what production
+# requires and refuses is the worker's rule (src/config.c), run before any
+# worker starts by stack_workers_check.
+stack_secrets() {
+	if [ "$VEHICLE_ENV" != production ]; then
+		if [ -z "${SUPABASE_JWT_SECRET:-}" ] && [ -z "${SUPABASE_JWKS:-}" ]; then
+			SUPABASE_JWT_SECRET=$STACK_DEV_JWT_SECRET
+			stack_warn "SUPABASE_JWT_SECRET and SUPABASE_JWKS unset: using the public local-development secret"
+		fi
+		# (production refuses it outright)
+		if [ -n "${SUPABASE_JWT_SECRET:-}" ] && [ ${#SUPABASE_JWT_SECRET} -lt 32 ]; then
+			stack_warn "SUPABASE_JWT_SECRET is shorter than 32 characters"
+		fi
+	fi
+	# Export only what is set, so the worker never sees an empty secret.
+	if [ -n "${SUPABASE_JWT_SECRET:-}" ]; then export SUPABASE_JWT_SECRET; else unset SUPABASE_JWT_SECRET; fi
+	if [ -n "${SUPABASE_JWKS:-}" ]; then export SUPABASE_JWKS; else unset SUPABASE_JWKS; fi
+}
+
+# As root: a system user runs everything (initdb/postgres refuse root, and the
+# workers and nginx have no business with it). Otherwise: the current user.
+# AS_SVC is a command prefix; it execs, so `"${AS_SVC[@]}" cmd &` keeps $! == cmd's pid.
+stack_user() {
+	if [ "$(id -u)" -eq 0 ]; then
+		SVC_USER=${SVC_USER:-vehicle}
+		if ! id -u "$SVC_USER" >/dev/null 2>&1; then
+			stack_log "creating system user $SVC_USER"
+			useradd --system --user-group --home-dir /nonexistent --no-create-home \
+				--shell /usr/sbin/nologin "$SVC_USER"
+		fi
+		AS_SVC=(setpriv --reuid="$SVC_USER" --regid="$SVC_USER" --init-groups --)
+	else
+		SVC_USER=$(id -un 2>/dev/null || id -u)
+		AS_SVC=()
+	fi
+}
+
+# Directories the service user writes to.
+stack_dirs() {
+	mkdir -p "$RUN_DIR" "$LOG_DIR" "$NGINX_DIR"/tmp/{body,fastcgi,proxy,scgi,uwsgi}
+	# The run dir holds the trust-auth postgres socket and the FastCGI socket:
+	# nobody but the service user (and root) goes in.
+	chmod 0700 "$RUN_DIR"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown "$SVC_USER:" "$VAR_DIR" "$RUN_DIR" "$LOG_DIR" "$NGINX_DIR" \
+			"$NGINX_DIR"/tmp "$NGINX_DIR"/tmp/*
+		# A repo under a private home directory would fail later, obscurely.
+		"${AS_SVC[@]}" test -w "$RUN_DIR" ||
+			stack_die "$SVC_USER cannot reach $RUN_DIR (is a parent directory private?)"
+	fi
+}
+
+# One stack per VAR_DIR at a time. The lock dies with this shell, so a crashed
+# run leaves no stale lock; a live one makes a second start fail clearly.
+stack_lock() {
+	mkdir -p "$VAR_DIR"
+	eval "exec $STACK_LOCK_FD>>\"\$VAR_DIR/.lock\""
+	flock -n "$STACK_LOCK_FD" ||
+		stack_die "another run or test is using $VAR_DIR (stop it, or set VAR_DIR/PORT for a second stack)"
+}

@@ -1,0 +1,67 @@
+# shellcheck shell=bash
+# Processes by pid, read from /proc (no ps in slim images): is it alive, is it
+# what a pid file says, its descendants, and a stop with a deadline.
+# Needs scripts/lib/common.sh (stack_is_uint, stack_warn, STOP_TIMEOUT).
+
+# True when PID is alive (not a zombie) and its command name is one of NAMES.
+# Guards against a stale pid file whose number the kernel has since reused.
+stack_pid_is() {
+	local pid=$1 comm stat name
+	shift
+	stack_is_uint "$pid" || return 1
+	comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
+	stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ] || return 1
+	for name in "$@"; do
+		[ "$comm" = "$name" ] && return 0
+	done
+	return 1
+}
+
+stack_alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
+# Descendants of PID, deepest last.
+stack_descendants() {
+	local parent=$1 f stat pid ppid
+	for f in /proc/[0-9]*/stat; do
+		stat=$(cat "$f" 2>/dev/null) || continue
+		pid=${stat%% *}
+		stat=${stat##*) }
+		ppid=${stat#* }
+		ppid=${ppid%% *}
+		if [ "$ppid" = "$parent" ]; then
+			printf '%s\n' "$pid"
+			stack_descendants "$pid"
+		fi
+	done
+}
+
+# stack_terminate PID SIGNAL WHAT: send SIGNAL, wait up to STOP_TIMEOUT, then
+# SIGKILL PID and its descendants (so no worker outlives a killed multiwatch).
+# Returns 1 when it had to kill.
+stack_terminate() {
+	local pid=$1 sig=$2 what=$3 i kids
+	stack_alive "$pid" || return 0
+	kill -s "$sig" "$pid" 2>/dev/null || true
+	for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+		stack_alive "$pid" || break
+		sleep 0.1
+	done
+	if stack_alive "$pid"; then
+		kids=$(stack_descendants "$pid")
+		stack_warn "$what (pid $pid) still running after ${STOP_TIMEOUT}s; sending SIGKILL"
+		# shellcheck disable=SC2086 # one pid per word
+		kill -s KILL "$pid" $kids 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		return 1
+	fi
+	# Reap it if it was our child (no-op otherwise).
+	wait "$pid" 2>/dev/null || true
+	return 0
+}

@@ -1,0 +1,61 @@
+-- Bikes: the read view and the functions behind the bike routes. They run as the caller
+-- (security invoker, RLS in force). The view's grants are in 90_grants.sql.
+
+-- security_invoker keeps the caller's RLS in force through the view.
+CREATE OR REPLACE VIEW vehicles.bike_v WITH (security_invoker = true) AS
+SELECT b.id, b.created_at, b.updated_at, b.user_id, b.name, b.type, b.brand, b.model,
+       b.purchase_date, b.initial_kilometrage, b.total_kilometrage, b.metadata,
+       EXISTS (SELECT 1 FROM public.user_settings s
+               WHERE s.user_id = b.user_id AND s.active_bike_id = b.id) AS is_active
+FROM vehicles.user_bike b;
+
+-- Deleting a bike never deletes parts: their open installations are closed now and they
+-- keep their kilometrage. Its rides and bike-only maintenance go with it; records that also
+-- name a part stay with the part. The active-bike reference clears by its foreign key.
+CREATE OR REPLACE FUNCTION vehicles.bike_delete(p_id uuid) RETURNS uuid
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  PERFORM vehicles.gear_assert('bike', p_id);
+  -- Lock first: installs, rides and transfers on this bike wait for us.
+  PERFORM 1 FROM vehicles.user_bike WHERE id = p_id FOR UPDATE;
+  UPDATE vehicles.part_installation SET removed_at = greatest(now(), installed_at)
+   WHERE bike_id = p_id AND removed_at IS NULL;
+  DELETE FROM vehicles.maintenance_record WHERE bike_id = p_id AND part_id IS NULL;
+  DELETE FROM vehicles.user_bike WHERE id = p_id;
+  RETURN p_id;
+END
+$$;
+REVOKE ALL ON FUNCTION vehicles.bike_delete(uuid) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION vehicles.bike_delete(uuid) TO authenticated, service_role;
+
+CREATE OR REPLACE FUNCTION vehicles.bike_set_active(p_id uuid) RETURNS uuid
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  PERFORM vehicles.gear_assert('bike', p_id);
+  -- One row per user, so there is only ever one active bike.
+  INSERT INTO public.user_settings AS s (user_id, active_bike_id)
+  VALUES (auth.uid(), p_id)
+  ON CONFLICT (user_id) DO UPDATE SET active_bike_id = EXCLUDED.active_bike_id, updated_at = now();
+  RETURN p_id;
+END
+$$;
+REVOKE ALL ON FUNCTION vehicles.bike_set_active(uuid) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION vehicles.bike_set_active(uuid) TO authenticated, service_role;
+
+CREATE OR REPLACE FUNCTION vehicles.bike_deactivate(p_id uuid) RETURNS uuid
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  PERFORM vehicles.gear_assert('bike', p_id);
+  UPDATE public.user_settings SET active_bike_id = NULL, updated_at = now()
+   WHERE user_id = auth.uid() AND active_bike_id = p_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS409', MESSAGE = 'bike is not the active bike';
+  END IF;
+  RETURN p_id;
+END
+$$;
+REVOKE ALL ON FUNCTION vehicles.bike_deactivate(uuid) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION vehicles.bike_deactivate(uuid) TO authenticated, service_role;

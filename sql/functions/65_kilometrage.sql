@@ -1,0 +1,40 @@
+-- The kilometrage invariant, for tests and operators (scripts/check-kilometrage), as the
+-- service role only. Every row returned is a violation:
+--   bike:   total = initial + sum of its rides
+--   part:   total = initial + sum of its credits
+--   credit: each credit is for a ride on a bike the part was on at logged_at, and each
+--           such (ride, part) pair has exactly one credit.
+CREATE OR REPLACE FUNCTION vehicles.kilometrage_check()
+RETURNS TABLE (kind text, id uuid, expected numeric, actual numeric)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+AS $$
+  SELECT 'bike', b.id, b.initial_kilometrage + coalesce(sum(l.distance), 0), b.total_kilometrage
+    FROM vehicles.user_bike b LEFT JOIN vehicles.kilometrage_log l ON l.bike_id = b.id
+   GROUP BY b.id
+  HAVING b.initial_kilometrage + coalesce(sum(l.distance), 0) <> b.total_kilometrage
+  UNION ALL
+  SELECT 'part', p.id, p.initial_kilometrage + coalesce(sum(c.distance), 0), p.total_kilometrage
+    FROM vehicles.user_part p LEFT JOIN vehicles.kilometrage_credit c ON c.part_id = p.id
+   GROUP BY p.id
+  HAVING p.initial_kilometrage + coalesce(sum(c.distance), 0) <> p.total_kilometrage
+  UNION ALL
+  SELECT 'credit_without_installation', c.part_id, c.distance, NULL
+    FROM vehicles.kilometrage_credit c JOIN vehicles.kilometrage_log l ON l.id = c.log_id
+   WHERE c.distance <> l.distance OR NOT EXISTS (
+     SELECT 1 FROM vehicles.part_installation i
+      WHERE i.part_id = c.part_id AND i.bike_id = l.bike_id AND i.installed_at <= l.logged_at
+        AND (i.removed_at IS NULL OR i.removed_at > l.logged_at))
+  UNION ALL
+  SELECT 'installation_ride_without_credit', i.part_id, l.distance, NULL
+    FROM vehicles.part_installation i JOIN vehicles.kilometrage_log l
+      ON l.bike_id = i.bike_id AND i.installed_at <= l.logged_at
+     AND (i.removed_at IS NULL OR i.removed_at > l.logged_at)
+   WHERE NOT EXISTS (SELECT 1 FROM vehicles.kilometrage_credit c
+                      WHERE c.log_id = l.id AND c.part_id = i.part_id)
+  UNION ALL
+  SELECT 'open_installations', i.part_id, 1, count(*)
+    FROM vehicles.part_installation i WHERE i.removed_at IS NULL
+   GROUP BY i.part_id HAVING count(*) > 1
+$$;
+REVOKE ALL ON FUNCTION vehicles.kilometrage_check() FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION vehicles.kilometrage_check() TO service_role;

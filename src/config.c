@@ -1,0 +1,76 @@
+/*
+ * The worker's settings (include/config.h). The production rules live here, not in the
+ * scripts, so that every way of starting a worker (scripts/run, the container, by hand)
+ * gets them; the scripts run `vehicle-worker --check-config` to fail before spawning.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "config.h"
+
+/* Supabase's own minimum for a JWT secret; shorter ones are guessable offline. */
+#define CONFIG_MIN_SECRET_BYTES 32
+
+/* name's value, or NULL when unset or empty: `VAR=` in a unit file or a secret store
+ * means "not given", never "an empty key". */
+static const char *config_get(const char *(*get)(const char *name), const char *name)
+{
+	const char *v = get(name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+static err_t config_fail(const char **why, const char *text)
+{
+	if (why != NULL)
+		*why = text;
+	return ERR_VALIDATION;
+}
+
+/* Key material in production: a real key, never the public one. */
+static err_t config_check_production(const struct config *cfg, const char **why)
+{
+	if (cfg->jwt_secret == NULL && cfg->jwks == NULL)
+		return config_fail(why, "VEHICLE_ENV=production needs SUPABASE_JWT_SECRET or SUPABASE_JWKS");
+	if (cfg->jwt_secret == NULL)
+		return ERR_OK;
+	if (strcmp(cfg->jwt_secret, CONFIG_DEV_JWT_SECRET) == 0)
+		return config_fail(why, "VEHICLE_ENV=production refuses the public development "
+					"SUPABASE_JWT_SECRET");
+	if (strlen(cfg->jwt_secret) < CONFIG_MIN_SECRET_BYTES)
+		return config_fail(why, "SUPABASE_JWT_SECRET is shorter than 32 bytes "
+					"(refused with VEHICLE_ENV=production)");
+	return ERR_OK;
+}
+
+err_t config_load(struct config *cfg, const char *(*get)(const char *name), const char **why)
+{
+	struct config c = {0};
+	const char *env = config_get(get, "VEHICLE_ENV");
+	err_t rc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (why != NULL)
+		*why = NULL;
+	if (env == NULL || strcmp(env, "development") == 0)
+		c.production = 0;
+	else if (strcmp(env, "production") == 0)
+		c.production = 1;
+	else
+		return config_fail(why, "VEHICLE_ENV must be 'production' or 'development'");
+
+	c.jwt_secret = config_get(get, "SUPABASE_JWT_SECRET");
+	c.jwks = config_get(get, "SUPABASE_JWKS");
+	c.database_url = config_get(get, "DATABASE_URL");
+
+	if (c.production) {
+		rc = config_check_production(&c, why);
+		if (rc != ERR_OK)
+			return rc;
+	} else if (c.jwt_secret == NULL && c.jwks == NULL) {
+		/* The local default (supabase start's secret), so a bare checkout runs. */
+		c.jwt_secret = CONFIG_DEV_JWT_SECRET;
+	}
+	*cfg = c;
+	return ERR_OK;
+}

@@ -1,0 +1,194 @@
+/*
+ * Query results to API JSON: numeric distance columns converted to the asked unit, times to
+ * RFC 3339 UTC, json/jsonb parsed. Pure functions of a PGresult or a JSON value.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "body.h"
+#include "db_json.h"
+
+/* Columns whose numbers are distances (stored in km, shown in the asked unit). */
+static int db_json_is_distance(const char *col)
+{
+	static const char *const names[] = {
+		"total_kilometrage", "initial_kilometrage", "distance", "kilometrage_since_last_maintenance",
+		"replacement_threshold", "credited_distance", NULL};
+	for (const char *const *n = names; *n; n++)
+		if (strcmp(col, *n) == 0)
+			return 1;
+	return 0;
+}
+
+#define DB_OID_BOOL 16
+#define DB_OID_INT8 20
+#define DB_OID_INT2 21
+#define DB_OID_INT4 23
+#define DB_OID_JSON 114
+#define DB_OID_FLOAT4 700
+#define DB_OID_FLOAT8 701
+#define DB_OID_TIMESTAMPTZ 1184
+#define DB_OID_NUMERIC 1700
+#define DB_OID_JSONB 3802
+
+/* "2024-01-15 10:00:00.5+00" (ISO, UTC session) -> "2024-01-15T10:00:00.5Z" */
+static json_object *db_json_rfc3339(const char *s)
+{
+	char buf[64];
+	size_t len = strlen(s);
+
+	if (len < 19 || len + 2 >= sizeof(buf))
+		return json_object_new_string(s);
+	memcpy(buf, s, len + 1);
+	buf[10] = 'T';
+	if (len > 3 && strcmp(buf + len - 3, "+00") == 0) {
+		buf[len - 3] = 'Z';
+		buf[len - 2] = '\0';
+	}
+	return json_object_new_string(buf);
+}
+
+/* Adds j under name; "a.b" goes into sub-object a as b, so one row can carry a nested object. */
+static void db_json_put(json_object *o, const char *name, json_object *j)
+{
+	const char *dot = strchr(name, '.');
+	json_object *sub;
+	char head[64];
+
+	if (dot == NULL || (size_t)(dot - name) >= sizeof(head)) {
+		json_object_object_add(o, name, j);
+		return;
+	}
+	memcpy(head, name, (size_t)(dot - name));
+	head[dot - name] = '\0';
+	if (!json_object_object_get_ex(o, head, &sub) || !json_object_is_type(sub, json_type_object)) {
+		sub = json_object_new_object();
+		json_object_object_add(o, head, sub);
+	}
+	json_object_object_add(sub, dot + 1, j);
+}
+
+json_object *db_json_parse(const char *text)
+{
+	json_tokener *tok = json_tokener_new_ex(BODY_MAX_DEPTH + 32);
+	json_object *o;
+
+	if (tok == NULL)
+		return NULL;
+	o = json_tokener_parse_ex(tok, text, (int)strlen(text));
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+json_object *db_json_row(const PGresult *res, int row, units_unit unit)
+{
+	json_object *o = json_object_new_object();
+	int nf = PQnfields(res);
+	int has_distance = 0;
+
+	if (o == NULL)
+		return NULL;
+	for (int f = 0; f < nf; f++) {
+		const char *name = PQfname(res, f);
+		const char *v = PQgetvalue(res, row, f);
+		json_object *j = NULL;
+
+		if (PQgetisnull(res, row, f)) {
+			db_json_put(o, name, NULL);
+			continue;
+		}
+		switch (PQftype(res, f)) {
+		case DB_OID_BOOL:
+			j = json_object_new_boolean(v[0] == 't');
+			break;
+		case DB_OID_INT2:
+		case DB_OID_INT4:
+		case DB_OID_INT8:
+			j = json_object_new_int64(strtoll(v, NULL, 10));
+			break;
+		case DB_OID_NUMERIC:
+		case DB_OID_FLOAT4:
+		case DB_OID_FLOAT8:
+			if (db_json_is_distance(name)) {
+				j = units_json(strtod(v, NULL), unit);
+				has_distance = 1;
+			} else {
+				j = units_json(strtod(v, NULL), UNITS_KM);
+			}
+			break;
+		case DB_OID_JSON:
+		case DB_OID_JSONB:
+			j = db_json_parse(v);
+			break;
+		case DB_OID_TIMESTAMPTZ:
+			j = db_json_rfc3339(v);
+			break;
+		default:
+			j = json_object_new_string(v);
+			break;
+		}
+		db_json_put(o, name, j);
+	}
+	/* Every object that carries a distance says in which unit. */
+	if (has_distance)
+		json_object_object_add(o, "unit", json_object_new_string(units_name(unit)));
+	return o;
+}
+
+void db_json_api(json_object *o, units_unit unit)
+{
+	int has_distance = 0;
+
+	if (json_object_is_type(o, json_type_array)) {
+		size_t n = json_object_array_length(o);
+		for (size_t i = 0; i < n; i++)
+			db_json_api(json_object_array_get_idx(o, i), unit);
+		return;
+	}
+	if (!json_object_is_type(o, json_type_object))
+		return;
+	json_object_object_foreach(o, key, val)
+	{
+		size_t klen = strlen(key);
+
+		/* metadata is the user's own JSON: never rewritten. */
+		if (val == NULL || strcmp(key, "metadata") == 0)
+			continue;
+		if (db_json_is_distance(key) &&
+		    (json_object_is_type(val, json_type_double) || json_object_is_type(val, json_type_int))) {
+			/* Replacing the value of the key being visited is safe in json-c. */
+			json_object_object_add(o, key, units_json(json_object_get_double(val), unit));
+			has_distance = 1;
+		} else if (klen > 3 && strcmp(key + klen - 3, "_at") == 0 &&
+			   json_object_is_type(val, json_type_string)) {
+			const char *s = json_object_get_string(val);
+			size_t slen = strlen(s);
+			char buf[64];
+			if (slen > 6 && slen < sizeof(buf) && strcmp(s + slen - 6, "+00:00") == 0) {
+				memcpy(buf, s, slen - 6);
+				buf[slen - 6] = 'Z';
+				buf[slen - 5] = '\0';
+				json_object_object_add(o, key, json_object_new_string(buf));
+			}
+		} else {
+			db_json_api(val, unit);
+		}
+	}
+	if (has_distance)
+		json_object_object_add(o, "unit", json_object_new_string(units_name(unit)));
+}
+
+json_object *db_json_rows(const PGresult *res, units_unit unit)
+{
+	json_object *a = json_object_new_array();
+	int n = PQntuples(res);
+
+	for (int i = 0; a && i < n; i++)
+		json_object_array_add(a, db_json_row(res, i, unit));
+	return a;
+}
+
