@@ -1,9 +1,12 @@
-/* What bikes and parts share: their fields, validated the same way for create and patch. */
+/* What bikes and parts share: their fields, validated the same way for create and patch, and
+ * the handlers that differ only in which of the two they serve. */
 #ifndef VS_GEAR_H
 #define VS_GEAR_H
 
 #include <stddef.h>
 #include <json-c/json.h>
+#include "ctx.h"
+#include "entity.h"
 #include "err.h"
 #include "units.h"
 #include "valid.h"
@@ -27,5 +30,13 @@ void gear_validate(struct valid *v, json_object *body, const char *const *types,
 json_object *gear_patch_json(const struct gear_input *in);
 /* Formats a km value for a numeric SQL parameter. */
 int gear_km_text(double km, char *buf, size_t len) WUR;
+
+/* Create (id NULL; 201) or patch the bike or part: the shared rules, then one transaction. */
+err_t gear_write(struct ctx *c, enum entity kind, const char *id) WUR;
+/* DELETE of the path's bike or part: 200 {"success": true, "id"}. */
+err_t gear_delete(struct ctx *c, enum entity kind) WUR;
+/* A read of the path's :id in ?unit=: read(session, id, unit, &c->out). */
+typedef err_t (*gear_read_fn)(struct db_sess *s, const char *id, units_unit u, json_object **out);
+err_t gear_read(struct ctx *c, gear_read_fn read) WUR;
 
 #endif

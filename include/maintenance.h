@@ -4,9 +4,8 @@
 
 #include "ctx.h"
 
-err_t maintenance_bike_create(struct ctx *c) WUR;
-err_t maintenance_part_create(struct ctx *c) WUR;
-err_t maintenance_bike_list(struct ctx *c) WUR;
-err_t maintenance_part_list(struct ctx *c) WUR;
+/* POST and GET /api/{bikes,parts}/:id/maintenance: of the path's bike or part. */
+err_t maintenance_create(struct ctx *c) WUR;
+err_t maintenance_list(struct ctx *c) WUR;
 
 #endif

@@ -13,6 +13,9 @@
 #include "units.h"
 #include "valid.h"
 
+/* The kind of the route's first declared owned parameter: the bike or part the path is
+ * about (/api/bikes/:id/... or /api/parts/:id/...), so one handler serves both. */
+enum entity req_kind(const struct ctx *c);
 /* A path parameter (already checked to be a UUID). */
 const char *req_param(const struct ctx *c, const char *name);
 /* ?unit=km|mi (default km), else 400 with details.unit. */

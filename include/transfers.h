@@ -4,9 +4,8 @@
 
 #include "ctx.h"
 
-err_t transfers_bike(struct ctx *c) WUR;
-err_t transfers_part(struct ctx *c) WUR;
-err_t transfers_bike_history(struct ctx *c) WUR;
-err_t transfers_part_history(struct ctx *c) WUR;
+/* POST /api/{bikes,parts}/:id/transfer and GET .../history: of the path's bike or part. */
+err_t transfers_run(struct ctx *c) WUR;
+err_t transfers_history(struct ctx *c) WUR;
 
 #endif

@@ -6,50 +6,15 @@
 #include "db_bike.h"
 #include "gear.h"
 #include "req.h"
-#include "rules.h"
-
-/* Create (id NULL) or patch: the shared gear rules, then one transaction. */
-static err_t bikes_write(struct ctx *c, const char *id)
-{
-	err_t rc;
-	json_object *body = NULL, *patch = NULL;
-	struct valid v;
-	struct gear_input in;
-
-	valid_init(&v);
-	if ((rc = req_body(c, 0, &body)) != ERR_OK)
-		goto out;
-	gear_validate(&v, body, rules_bike_types, id != NULL, &in);
-	if (!valid_ok(&v)) {
-		rc = req_invalid(c, &v);
-		goto out;
-	}
-	rc = ERR_INTERNAL;
-	if ((patch = gear_patch_json(&in)) == NULL)
-		goto out;
-	const char *text = json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN);
-	if (id) {
-		rc = db_bike_update(&c->db, id, text, in.unit, &c->out);
-	} else {
-		rc = db_bike_create(&c->db, text, in.unit, &c->out);
-		if (rc == ERR_OK)
-			c->status = 201;
-	}
-out:
-	json_object_put(patch);
-	json_object_put(body);
-	valid_free(&v);
-	return rc;
-}
 
 err_t bikes_create(struct ctx *c)
 {
-	return bikes_write(c, NULL);
+	return gear_write(c, ENTITY_BIKE, NULL);
 }
 
 err_t bikes_update(struct ctx *c)
 {
-	return bikes_write(c, req_param(c, "id"));
+	return gear_write(c, ENTITY_BIKE, req_param(c, "id"));
 }
 
 err_t bikes_list(struct ctx *c)
@@ -81,20 +46,12 @@ err_t bikes_active(struct ctx *c)
 
 err_t bikes_get(struct ctx *c)
 {
-	err_t rc;
-	units_unit u;
-
-	if ((rc = req_query_unit(c, &u)) != ERR_OK)
-		return rc;
-	return db_bike_get(&c->db, req_param(c, "id"), u, &c->out);
+	return gear_read(c, db_bike_get);
 }
 
 err_t bikes_delete(struct ctx *c)
 {
-	const char *id = req_param(c, "id");
-	err_t rc = db_bike_delete(&c->db, id);
-
-	return rc == ERR_OK ? req_deleted(c, id) : rc;
+	return gear_delete(c, ENTITY_BIKE);
 }
 
 /* set-active and deactivate: no body or {} (unit may ride along for the answer). */
@@ -141,10 +98,5 @@ err_t bikes_deactivate(struct ctx *c)
 
 err_t bikes_stats(struct ctx *c)
 {
-	err_t rc;
-	units_unit u;
-
-	if ((rc = req_query_unit(c, &u)) != ERR_OK)
-		return rc;
-	return db_bike_stats(&c->db, req_param(c, "id"), u, &c->out);
+	return gear_read(c, db_bike_stats);
 }

@@ -6,14 +6,7 @@
 #include "db_json.h"
 #include "db_sql.h"
 
-static struct db_stmt st_insert = {"bike_insert",
-	"INSERT INTO vehicles.user_bike (id, user_id, name, type, brand, model, purchase_date,"
-	" initial_kilometrage, total_kilometrage, metadata)"
-	" SELECT $1, auth.uid(), p->>'name', (p->>'type')::vehicles.bike_type, p->>'brand',"
-	" p->>'model', (p->>'purchase_date')::date,"
-	" coalesce((p->>'initial_kilometrage')::numeric, 0),"
-	" coalesce((p->>'initial_kilometrage')::numeric, 0), coalesce(p->'metadata', '{}'::jsonb)"
-	" FROM (SELECT $2::jsonb AS p) s", 2, 0};
+static struct db_stmt st_insert = {"bike_create", "SELECT vehicles.gear_create('bike', $1, $2::jsonb)", 2, 0};
 
 static struct db_stmt st_one = {"bike_one",
 	"SELECT " DB_BIKE_COLS " FROM vehicles.bike_v b WHERE b.id = $1", 1, 0};

@@ -6,14 +6,7 @@
 
 #define DB_INST_COLS "i.id, i.created_at, i.part_id, i.bike_id, i.installed_at, i.removed_at"
 
-static struct db_stmt st_insert = {"part_insert",
-	"INSERT INTO vehicles.user_part (id, user_id, name, type, brand, model, purchase_date,"
-	" initial_kilometrage, total_kilometrage, metadata)"
-	" SELECT $1, auth.uid(), p->>'name', (p->>'type')::vehicles.part_type, p->>'brand',"
-	" p->>'model', (p->>'purchase_date')::date,"
-	" coalesce((p->>'initial_kilometrage')::numeric, 0),"
-	" coalesce((p->>'initial_kilometrage')::numeric, 0), coalesce(p->'metadata', '{}'::jsonb)"
-	" FROM (SELECT $2::jsonb AS p) s", 2, 0};
+static struct db_stmt st_insert = {"part_create", "SELECT vehicles.gear_create('part', $1, $2::jsonb)", 2, 0};
 
 static struct db_stmt st_one = {"part_one",
 	"SELECT " DB_PART_COLS " FROM vehicles.part_v p WHERE p.id = $1", 1, 0};

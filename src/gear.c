@@ -2,7 +2,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "db_bike.h"
+#include "db_part.h"
 #include "gear.h"
+#include "req.h"
 #include "rules.h"
 
 #define GEAR_INITIAL_PROBLEM "must be a number from 0 to " RULES_TEXT(RULES_INITIAL_KM_MAX) " km"
@@ -103,4 +106,66 @@ json_object *gear_patch_json(const struct gear_input *in)
 	if (in->r_metadata == VALID_SET)
 		json_object_object_add(o, "metadata", json_object_get(in->metadata));
 	return o;
+}
+
+/* The validated fields, as text for the SQL, into the create or the patch of kind. */
+static err_t gear_save(struct ctx *c, enum entity kind, const char *id, const struct gear_input *in)
+{
+	json_object *patch = gear_patch_json(in);
+	const char *text;
+	err_t rc;
+
+	if (patch == NULL)
+		return ERR_INTERNAL;
+	text = json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN);
+	if (kind == ENTITY_BIKE)
+		rc = id ? db_bike_update(&c->db, id, text, in->unit, &c->out)
+			: db_bike_create(&c->db, text, in->unit, &c->out);
+	else
+		rc = id ? db_part_update(&c->db, id, text, in->unit, &c->out)
+			: db_part_create(&c->db, text, in->unit, &c->out);
+	json_object_put(patch);
+	return rc;
+}
+
+err_t gear_write(struct ctx *c, enum entity kind, const char *id)
+{
+	json_object *body = NULL;
+	struct valid v;
+	struct gear_input in;
+	err_t rc;
+
+	valid_init(&v);
+	if ((rc = req_body(c, 0, &body)) != ERR_OK)
+		goto out;
+	gear_validate(&v, body, kind == ENTITY_BIKE ? rules_bike_types : rules_part_types, id != NULL, &in);
+	if (!valid_ok(&v)) {
+		rc = req_invalid(c, &v);
+		goto out;
+	}
+	rc = gear_save(c, kind, id, &in);
+	if (rc == ERR_OK && id == NULL)
+		c->status = 201;
+out:
+	json_object_put(body);
+	valid_free(&v);
+	return rc;
+}
+
+err_t gear_delete(struct ctx *c, enum entity kind)
+{
+	const char *id = req_param(c, "id");
+	err_t rc = kind == ENTITY_BIKE ? db_bike_delete(&c->db, id) : db_part_delete(&c->db, id);
+
+	return rc == ERR_OK ? req_deleted(c, id) : rc;
+}
+
+err_t gear_read(struct ctx *c, gear_read_fn read)
+{
+	units_unit u;
+	err_t rc;
+
+	if ((rc = req_query_unit(c, &u)) != ERR_OK)
+		return rc;
+	return read(&c->db, req_param(c, "id"), u, &c->out);
 }

@@ -52,8 +52,9 @@ static json_object *maintenance_fields(const struct maintenance_input *in)
 	return f;
 }
 
-static err_t maintenance_create(struct ctx *c, enum entity of)
+err_t maintenance_create(struct ctx *c)
 {
+	enum entity of = req_kind(c);
 	const char *other = of == ENTITY_BIKE ? "part_id" : "bike_id";
 	const char *id = req_param(c, "id");
 	struct maintenance_input in = {0};
@@ -87,18 +88,9 @@ out:
 	return rc;
 }
 
-err_t maintenance_bike_create(struct ctx *c)
+err_t maintenance_list(struct ctx *c)
 {
-	return maintenance_create(c, ENTITY_BIKE);
-}
-
-err_t maintenance_part_create(struct ctx *c)
-{
-	return maintenance_create(c, ENTITY_PART);
-}
-
-static err_t maintenance_list(struct ctx *c, enum entity of)
-{
+	enum entity of = req_kind(c);
 	err_t rc;
 	long limit, offset, total = 0;
 
@@ -108,14 +100,4 @@ static err_t maintenance_list(struct ctx *c, enum entity of)
 	if (rc == ERR_OK)
 		c->total_count = total;
 	return rc;
-}
-
-err_t maintenance_bike_list(struct ctx *c)
-{
-	return maintenance_list(c, ENTITY_BIKE);
-}
-
-err_t maintenance_part_list(struct ctx *c)
-{
-	return maintenance_list(c, ENTITY_PART);
 }

@@ -8,6 +8,11 @@
 static struct db_stmt req_st_own = {"gear_assert",
 	"SELECT vehicles.gear_assert($1::vehicles.entity_type, $2::uuid)", 2, 0};
 
+enum entity req_kind(const struct ctx *c)
+{
+	return c->route->own[0].kind;
+}
+
 const char *req_param(const struct ctx *c, const char *name)
 {
 	return router_param(&c->params, name);

@@ -43,16 +43,16 @@ const struct router_route routes_table[] = {
 	{"GET", "/api/bikes/:id/mileage", rides_history, R_USER, "rides.history", OWN_BIKE("id")},
 	{"DELETE", "/api/bikes/:id/mileage/:log_id", rides_delete, R_USER, "rides.delete", OWN_BIKE("id")},
 
-	{"POST", "/api/bikes/:id/maintenance", maintenance_bike_create, R_USER, "maintenance.bike_create", OWN_BIKE("id")},
-	{"GET", "/api/bikes/:id/maintenance", maintenance_bike_list, R_USER, "maintenance.bike_list", OWN_BIKE("id")},
-	{"POST", "/api/parts/:id/maintenance", maintenance_part_create, R_USER, "maintenance.part_create", OWN_PART("id")},
-	{"GET", "/api/parts/:id/maintenance", maintenance_part_list, R_USER, "maintenance.part_list", OWN_PART("id")},
+	{"POST", "/api/bikes/:id/maintenance", maintenance_create, R_USER, "maintenance.bike_create", OWN_BIKE("id")},
+	{"GET", "/api/bikes/:id/maintenance", maintenance_list, R_USER, "maintenance.bike_list", OWN_BIKE("id")},
+	{"POST", "/api/parts/:id/maintenance", maintenance_create, R_USER, "maintenance.part_create", OWN_PART("id")},
+	{"GET", "/api/parts/:id/maintenance", maintenance_list, R_USER, "maintenance.part_list", OWN_PART("id")},
 	{"GET", "/api/parts/:id/stats", parts_stats, R_USER, "parts.stats", OWN_PART("id")},
 
-	{"POST", "/api/bikes/:id/transfer", transfers_bike, R_USER, "transfers.bike", OWN_BIKE("id")},
-	{"GET", "/api/bikes/:id/history", transfers_bike_history, R_USER, "transfers.bike_history", OWN_BIKE("id")},
-	{"POST", "/api/parts/:id/transfer", transfers_part, R_USER, "transfers.part", OWN_PART("id")},
-	{"GET", "/api/parts/:id/history", transfers_part_history, R_USER, "transfers.part_history", OWN_PART("id")},
+	{"POST", "/api/bikes/:id/transfer", transfers_run, R_USER, "transfers.bike", OWN_BIKE("id")},
+	{"GET", "/api/bikes/:id/history", transfers_history, R_USER, "transfers.bike_history", OWN_BIKE("id")},
+	{"POST", "/api/parts/:id/transfer", transfers_run, R_USER, "transfers.part", OWN_PART("id")},
+	{"GET", "/api/parts/:id/history", transfers_history, R_USER, "transfers.part_history", OWN_PART("id")},
 
 	{"GET", "/internal/bikes/user/:user_id/summary", summary_user, R_SERVICE, "internal.summary"},
 

@@ -6,8 +6,9 @@
 #include "rules.h"
 #include "transfers.h"
 
-static err_t transfers_run(struct ctx *c, enum entity of)
+err_t transfers_run(struct ctx *c)
 {
+	enum entity of = req_kind(c);
 	static const char *const allowed[] = {"new_owner_email", "notes", NULL};
 	const char *email, *notes = NULL;
 	json_object *body = NULL;
@@ -31,16 +32,6 @@ out:
 	json_object_put(body);
 	valid_free(&v);
 	return rc;
-}
-
-err_t transfers_bike(struct ctx *c)
-{
-	return transfers_run(c, ENTITY_BIKE);
-}
-
-err_t transfers_part(struct ctx *c)
-{
-	return transfers_run(c, ENTITY_PART);
 }
 
 /* One owner period: {user_id, is_you, from, to}; takes from and to. */
@@ -83,8 +74,9 @@ static json_object *transfers_owners(json_object *owner, json_object *transfers,
 	return owners;
 }
 
-static err_t transfers_history(struct ctx *c, enum entity of)
+err_t transfers_history(struct ctx *c)
 {
+	enum entity of = req_kind(c);
 	const char *id = req_param(c, "id");
 	json_object *owner = NULL, *transfers = NULL;
 	err_t rc = db_transfer_history(&c->db, of, id, &owner, &transfers);
@@ -98,14 +90,4 @@ static err_t transfers_history(struct ctx *c, enum entity of)
 	json_object_object_add(c->out, "transfers", transfers);
 	json_object_put(owner);
 	return ERR_OK;
-}
-
-err_t transfers_bike_history(struct ctx *c)
-{
-	return transfers_history(c, ENTITY_BIKE);
-}
-
-err_t transfers_part_history(struct ctx *c)
-{
-	return transfers_history(c, ENTITY_PART);
 }

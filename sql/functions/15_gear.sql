@@ -1,7 +1,28 @@
 -- What bikes and parts share: the ownership check and the patch of their common columns.
 
--- Raises VS404 when the bike or part does not exist, VS403 when it is not the caller's.
--- Security definer: it must see other users' rows to tell 403 from 404.
+-- The answer for a bike or part looked up: VS404 when it was not found, VS403 when it is not
+-- the caller's. Called by the two security-definer functions below, which see every row.
+CREATE OR REPLACE FUNCTION vehicles.gear_check(p_type vehicles.entity_type, p_found boolean,
+                                               p_owner uuid)
+RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = ''
+AS $$
+BEGIN
+  IF NOT p_found THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS404', MESSAGE = initcap(p_type::text) || ' not found';
+  END IF;
+  IF p_owner IS DISTINCT FROM auth.uid() THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS403',
+      MESSAGE = 'You do not have permission to access this ' || p_type::text;
+  END IF;
+  RETURN true;
+END
+$$;
+REVOKE ALL ON FUNCTION vehicles.gear_check(vehicles.entity_type, boolean, uuid)
+  FROM PUBLIC, anon, authenticated, service_role;
+
+-- 404/403 for a bike or part (vehicles.gear_check). Security definer: it must see other
+-- users' rows to tell 403 from 404.
 CREATE OR REPLACE FUNCTION vehicles.gear_assert(p_type vehicles.entity_type, p_id uuid)
 RETURNS boolean
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
@@ -14,19 +35,61 @@ BEGIN
   ELSE
     SELECT user_id INTO v_owner FROM vehicles.user_part WHERE id = p_id;
   END IF;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION USING ERRCODE = 'VS404', MESSAGE = initcap(p_type::text) || ' not found';
-  END IF;
-  IF v_owner IS DISTINCT FROM auth.uid() THEN
-    RAISE EXCEPTION USING ERRCODE = 'VS403',
-      MESSAGE = 'You do not have permission to access this ' || p_type::text;
-  END IF;
-  RETURN true;
+  RETURN vehicles.gear_check(p_type, FOUND, v_owner);
 END
 $$;
 REVOKE ALL ON FUNCTION vehicles.gear_assert(vehicles.entity_type, uuid)
   FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION vehicles.gear_assert(vehicles.entity_type, uuid)
+  TO authenticated, service_role;
+
+-- Locks a bike or part row (FOR UPDATE) and then answers as gear_assert: a row deleted or
+-- given away while we waited for the lock says so. Security definer for the same reason.
+CREATE OR REPLACE FUNCTION vehicles.gear_lock(p_type vehicles.entity_type, p_id uuid)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
+AS $$
+DECLARE
+  v_owner uuid;
+BEGIN
+  IF p_type = 'bike' THEN
+    SELECT user_id INTO v_owner FROM vehicles.user_bike WHERE id = p_id FOR UPDATE;
+  ELSE
+    SELECT user_id INTO v_owner FROM vehicles.user_part WHERE id = p_id FOR UPDATE;
+  END IF;
+  PERFORM vehicles.gear_check(p_type, FOUND, v_owner);
+END
+$$;
+REVOKE ALL ON FUNCTION vehicles.gear_lock(vehicles.entity_type, uuid)
+  FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION vehicles.gear_lock(vehicles.entity_type, uuid)
+  TO authenticated, service_role;
+
+-- Inserts a validated bike or part as the caller's (RLS holds it to that): they share their
+-- columns, only the table and the type enum differ. The total starts at the initial value.
+CREATE OR REPLACE FUNCTION vehicles.gear_create(p_kind vehicles.entity_type, p_id uuid, p jsonb)
+RETURNS uuid
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  -- Only identifiers chosen here are formatted in; every value is a parameter.
+  EXECUTE format($sql$
+    INSERT INTO vehicles.%I (id, user_id, name, type, brand, model, purchase_date,
+                             initial_kilometrage, total_kilometrage, metadata)
+    SELECT $2, auth.uid(), $1 ->> 'name', ($1 ->> 'type')::vehicles.%I, $1 ->> 'brand',
+           $1 ->> 'model', ($1 ->> 'purchase_date')::date,
+           coalesce(($1 ->> 'initial_kilometrage')::numeric, 0),
+           coalesce(($1 ->> 'initial_kilometrage')::numeric, 0),
+           coalesce($1 -> 'metadata', '{}'::jsonb)$sql$,
+    CASE p_kind WHEN 'bike' THEN 'user_bike' ELSE 'user_part' END,
+    CASE p_kind WHEN 'bike' THEN 'bike_type' ELSE 'part_type' END)
+  USING p, p_id;
+  RETURN p_id;
+END
+$$;
+REVOKE ALL ON FUNCTION vehicles.gear_create(vehicles.entity_type, uuid, jsonb)
+  FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION vehicles.gear_create(vehicles.entity_type, uuid, jsonb)
   TO authenticated, service_role;
 
 -- Applies a validated patch (keys present = fields to set) to a bike or a part: they share

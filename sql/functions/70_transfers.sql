@@ -37,19 +37,12 @@ AS $$
 DECLARE
   v_me uuid := auth.uid();
   v_to uuid;
-  v_owner uuid;
   v_parts uuid[];
   v_at timestamptz := now();
 BEGIN
   PERFORM vehicles.gear_assert('bike', p_bike);
   v_to := vehicles.recipient_find(p_email);
-  SELECT user_id INTO v_owner FROM vehicles.user_bike WHERE id = p_bike FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION USING ERRCODE = 'VS404', MESSAGE = 'Bike not found';
-  END IF;
-  IF v_owner <> v_me THEN
-    RAISE EXCEPTION USING ERRCODE = 'VS403', MESSAGE = 'You do not have permission to access this bike';
-  END IF;
+  PERFORM vehicles.gear_lock('bike', p_bike);
   SELECT coalesce(array_agg(p.id ORDER BY p.id), '{}') INTO v_parts
     FROM (SELECT p.id FROM vehicles.user_part p
             JOIN vehicles.part_installation i ON i.part_id = p.id AND i.removed_at IS NULL
@@ -85,7 +78,6 @@ DECLARE
   v_me uuid := auth.uid();
   v_to uuid;
   v_bike uuid;
-  v_owner uuid;
   v_at timestamptz;
 BEGIN
   PERFORM vehicles.gear_assert('part', p_part);
@@ -95,13 +87,7 @@ BEGIN
   IF v_bike IS NOT NULL THEN
     PERFORM vehicles.part_remove(v_bike, p_part, NULL); -- locks bike, then part
   END IF;
-  SELECT user_id INTO v_owner FROM vehicles.user_part WHERE id = p_part FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION USING ERRCODE = 'VS404', MESSAGE = 'Part not found';
-  END IF;
-  IF v_owner <> v_me THEN
-    RAISE EXCEPTION USING ERRCODE = 'VS403', MESSAGE = 'You do not have permission to access this part';
-  END IF;
+  PERFORM vehicles.gear_lock('part', p_part);
   IF EXISTS (SELECT 1 FROM vehicles.part_installation WHERE part_id = p_part AND removed_at IS NULL) THEN
     RAISE EXCEPTION USING ERRCODE = 'VS409', MESSAGE = 'part was installed concurrently; retry';
   END IF;

@@ -42,6 +42,7 @@ BOTH = {"authenticated", "service_role"}
 # Who may execute each function (besides its owner): what the roles had before the move.
 GRANTEES = {
     "metadata_max_bytes": BOTH, "metadata_merge": BOTH, "gear_assert": BOTH, "gear_update": BOTH,
+    "gear_check": set(), "gear_lock": BOTH, "gear_create": BOTH,
     "bike_delete": BOTH, "bike_set_active": BOTH, "bike_deactivate": BOTH,
     "installation_lock": BOTH, "part_delete": BOTH, "part_install": BOTH, "part_remove": BOTH,
     "ride_credit": BOTH, "ride_log": BOTH, "ride_delete": BOTH,
