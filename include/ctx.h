@@ -50,6 +50,7 @@ struct ctx {
 	int status;        /* success status: 200 unless the handler says 201 */
 	json_object *out;  /* success body, owned */
 	long total_count;  /* >= 0: sent as X-Total-Count */
+	int replayed;      /* answered from an Idempotency-Key: sent as Idempotent-Replayed */
 	const char *err_msg;      /* overrides the default message of the error */
 	json_object *err_details; /* owned; field -> problem */
 	char allow[64];           /* Allow header for 405 */

@@ -68,7 +68,10 @@ err_t rides_log(struct ctx *c)
 	if ((rc = db_ride_log(&c->db, &r, u, &c->out, &replayed)) != ERR_OK)
 		goto out;
 	json_object_object_add(c->out, "unit", json_object_new_string(units_name(u)));
+	/* A replay is the first answer verbatim (as Stripe does), even when the ride has been
+	 * deleted since: the header tells the client it is a replay, not a new ride. */
 	c->status = 201;
+	c->replayed = replayed;
 	if (replayed)
 		log_info(&c->log, "ride replayed for Idempotency-Key");
 out:

@@ -102,6 +102,8 @@ static void worker_reply(struct ctx *c, FCGX_Request *req, err_t rc)
 		     "Cache-Control: no-store\r\n", status, worker_status_text(status));
 	if (rc == ERR_OK && c->total_count >= 0)
 		FCGX_FPrintF(req->out, "X-Total-Count: %ld\r\n", c->total_count);
+	if (rc == ERR_OK && c->replayed)
+		FCGX_PutS("Idempotent-Replayed: true\r\n", req->out);
 	if (rc == ERR_METHOD && c->allow[0])
 		FCGX_FPrintF(req->out, "Allow: %s\r\n", c->allow);
 	if (rc == ERR_UNAUTHORIZED)
