@@ -49,7 +49,9 @@ struct db_sess {
 	struct db_query pre[DB_MAX_PRE];
 	size_t npre;
 	int pre_passed; /* a pipeline ran its pre statements without an error */
-	long failed;    /* the statement that raised the last error: < npre a pre one; -1 none */
+	/* The statement that raised the last error: < npre a pre one, npre + i q[i]; -1 when
+	 * there was none or it was our own setup (BEGIN, claims, a Prepare, the COMMIT). */
+	long failed;
 	err_t last;     /* what the last db_run returned */
 };
 

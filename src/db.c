@@ -153,10 +153,18 @@ static err_t db_map_ours(struct db_conn *db, const char *state, const char *msg,
 	return ERR_CONFLICT;
 }
 
+/* A prepared statement that outlived a schema change: 26000 (it is gone), or the 0A000 whose
+ * message says its plan changed result type. Other 0A000s are real "not supported" errors. */
+static int db_is_stale_plan(const char *state, const char *msg)
+{
+	return strcmp(state, "26000") == 0 ||
+	       (strcmp(state, "0A000") == 0 && strstr(msg, "cached plan must not change result type"));
+}
+
 static err_t db_map_error(struct db_conn *db, const PGresult *r, const struct log_ctx *log)
 {
 	static const char *const conflict[] = {"23505", "23503", "40001", "40P01", "55P03", NULL};
-	static const char *const retry[] = {"40001", "40P01", "0A000", "26000", NULL};
+	static const char *const retry[] = {"40001", "40P01", NULL};
 	static const char *const unavailable[] = {"08", "57P", "53", "57014", NULL};
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
@@ -166,11 +174,10 @@ static err_t db_map_error(struct db_conn *db, const PGresult *r, const struct lo
 	if (msg == NULL)
 		msg = PQresultErrorMessage(r);
 	/* Serialization failures and deadlocks rolled everything back: safe to run again. A
-	 * prepared statement that outlived a schema change (0A000 "cached plan must not change
-	 * result type", 26000 gone) is prepared afresh and the request run again. */
+	 * stale prepared statement is prepared afresh and the request run again. */
 	db->retry = db_state_is(state, retry);
-	if (strcmp(state, "0A000") == 0 || strcmp(state, "26000") == 0) {
-		db->replan = 1;
+	if (db_is_stale_plan(state, msg)) {
+		db->replan = db->retry = 1;
 		log_warn(log, "prepared statements invalidated sqlstate=%s: %s", state, msg);
 		return ERR_INTERNAL;
 	}
@@ -283,6 +290,11 @@ static int db_pipe_read_slot(struct db_conn *db, struct db_sess *s, struct db_sl
 	if (st == PGRES_FATAL_ERROR && *rc == ERR_OK) {
 		*rc = db_map_error(db, r, s->log);
 		s->failed = slot->index;
+		/* Only the request's own statements carry client values: a data exception in our
+		 * setup (BEGIN, claims, a Prepare) or an ownership check is a fault of ours. */
+		if (*rc == ERR_VALIDATION && (slot->kind != DB_SLOT_QUERY || slot->index < (long)s->npre) &&
+		    db->last_message[0] == '\0')
+			*rc = ERR_INTERNAL;
 	} else if (st == PGRES_COMMAND_OK && slot->kind == DB_SLOT_PREPARE) {
 		slot->stmt->prepared_gen = db->gen;
 	}
@@ -339,7 +351,6 @@ static int db_replan(struct db_conn *db)
 	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 
 	PQclear(r);
-	db->replan = 0;
 	db_new_generation(db);
 	return ok ? 0 : -1;
 }
@@ -391,16 +402,23 @@ err_t db_run(struct db_sess *s, struct db_query *q, size_t n)
 {
 	struct db_conn *db = s->conn;
 	err_t rc = ERR_INTERNAL;
+	int replanned = 0;
 
 	if (n > DB_MAX_QUERIES || s->npre > DB_MAX_PRE)
 		return ERR_INTERNAL;
 	for (int attempt = 1; attempt <= DB_ATTEMPTS; attempt++) {
 		/* Nothing of an earlier attempt's error may leak into this one's answer. */
 		db->last_message[0] = db->last_detail[0] = '\0';
+		db->replan = 0;
 		rc = db_run_once(db, s, q, n);
-		if (rc == ERR_OK || !db->retry)
+		if (rc == ERR_OK || !db->retry || attempt == DB_ATTEMPTS)
 			break;
-		log_warn(s->log, "transaction rolled back and run again (attempt %d)", attempt);
+		/* A plan that went stale again right after being prepared afresh is no schema
+		 * change in passing: give up rather than loop. */
+		if (db->replan && replanned++)
+			break;
+		log_warn(s->log, "transaction rolled back; running it again (attempt %d of %d)",
+			 attempt + 1, DB_ATTEMPTS);
 	}
 	s->last = rc;
 	return rc;

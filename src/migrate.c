@@ -33,6 +33,8 @@ struct migrate_stats {
 	int applied;    /* numbered files applied now */
 	int backfilled; /* checksums recorded for files the old migrator applied */
 	int repeated;   /* repeatable files applied now */
+	char xact[32];  /* the migration transaction's id: a file that commits changes it */
+	int ended;      /* a file ended that transaction: what ran before stays committed */
 };
 
 static void migrate_notice(void *arg, const char *msg)
@@ -105,22 +107,38 @@ static void migrate_log_failure(const struct migrate_file *f, const PGresult *r)
 		  field[2] ? "; context: " : "", field[2] ? field[2] : "");
 }
 
+/* The current transaction's id (assigned now if it has none), into out. */
+static err_t migrate_xact(PGconn *pg, char *out, size_t len)
+{
+	PGresult *r = migrate_query(pg, "SELECT pg_current_xact_id()::text", 0, NULL, "xact id");
+	int n;
+
+	if (r == NULL)
+		return ERR_INTERNAL;
+	n = snprintf(out, len, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return n < 0 || (size_t)n >= len ? ERR_INTERNAL : ERR_OK;
+}
+
 /* Runs one file's statements inside the migration's transaction. */
-static err_t migrate_apply(PGconn *pg, const struct migrate_file *f)
+static err_t migrate_apply(PGconn *pg, const struct migrate_file *f, struct migrate_stats *st)
 {
 	PGresult *r = PQexec(pg, f->sql);
-	ExecStatusType st = PQresultStatus(r);
+	char xact[32];
+	ExecStatusType status = PQresultStatus(r);
 	err_t rc = ERR_OK;
 
 	/* An empty file, or one of comments only, is PGRES_EMPTY_QUERY: nothing to do. */
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY) {
 		if (r != NULL)
 			migrate_log_failure(f, r);
 		else
 			log_error(&migrate_log, "%s failed: %s", f->name, PQerrorMessage(pg));
 		rc = ERR_INTERNAL;
-	} else if (PQtransactionStatus(pg) != PQTRANS_INTRANS) {
-		/* A COMMIT in a file would break all-or-nothing: what ran before it stays. */
+	} else if (PQtransactionStatus(pg) != PQTRANS_INTRANS ||
+		   migrate_xact(pg, xact, sizeof(xact)) != ERR_OK || strcmp(xact, st->xact) != 0) {
+		/* A COMMIT in a file (even followed by a BEGIN) breaks all-or-nothing. */
+		st->ended = 1;
 		log_error(&migrate_log, "%s ended the migration's transaction: files must not "
 			  "contain BEGIN, COMMIT or ROLLBACK", f->name);
 		rc = ERR_INTERNAL;
@@ -269,7 +287,7 @@ static err_t migrate_numbered_one(PGconn *pg, const struct migrate_file *f,
 	if (r == NULL)
 		return ERR_INTERNAL;
 	if (PQntuples(r) == 0) {
-		rc = migrate_apply(pg, f);
+		rc = migrate_apply(pg, f, st);
 		if (rc == ERR_OK)
 			rc = migrate_command(pg, "INSERT INTO vehicles_admin.schema_migrations"
 					     " (version, checksum) VALUES ($1, $2)", 2, p, "recording");
@@ -339,20 +357,22 @@ static err_t migrate_repeatable_diff(PGconn *pg, const struct migrate_set *set, 
 	return rc;
 }
 
-/* When any repeatable file is new, changed or gone: all of them, in order, recorded. */
+/* When any repeatable file is new, changed or gone, or a numbered file was applied now (it
+ * may have re-created a table and with it lost its policies and grants): all of them, in
+ * order, recorded. */
 static err_t migrate_repeatables(PGconn *pg, const struct migrate_set *set,
 				 struct migrate_stats *st)
 {
 	int changed = 0;
 	err_t rc = migrate_repeatable_diff(pg, set, &changed);
 
-	if (rc != ERR_OK || !changed)
+	if (rc != ERR_OK || (!changed && st->applied == 0))
 		return rc;
 	log_info(&migrate_log, "re-applying all %d repeatable files", set->n);
 	for (int i = 0; i < set->n && rc == ERR_OK; i++) {
 		const char *p[2] = {set->files[i].name, set->files[i].sum};
 
-		rc = migrate_apply(pg, &set->files[i]);
+		rc = migrate_apply(pg, &set->files[i], st);
 		if (rc == ERR_OK)
 			rc = migrate_command(pg, "INSERT INTO vehicles_admin.repeatable_migrations"
 					     " (name, checksum) VALUES ($1, $2) ON CONFLICT (name) DO"
@@ -439,11 +459,13 @@ static err_t migrate_transaction(PGconn *pg, const struct migrate_set *num,
 	err_t rc = migrate_command(pg, "BEGIN", 0, NULL, "BEGIN");
 	int ended_early;
 
+	if (rc == ERR_OK)
+		rc = migrate_xact(pg, st->xact, sizeof(st->xact));
 	if (rc != ERR_OK)
 		return rc;
 	rc = migrate_all(pg, num, rep, st);
 	/* Only a COMMIT or ROLLBACK inside a file closes the transaction before we do. */
-	ended_early = PQtransactionStatus(pg) == PQTRANS_IDLE;
+	ended_early = PQtransactionStatus(pg) == PQTRANS_IDLE || st->ended;
 	if (rc == ERR_OK)
 		rc = migrate_command(pg, "COMMIT", 0, NULL, "COMMIT");
 	if (rc == ERR_OK) {

@@ -234,6 +234,36 @@ def test_failure_rolls_everything_back(scratch, tmp_path):
     assert bookkeeping(scratch) == before
 
 
+def test_a_file_that_commits_is_caught_even_when_it_begins_again(scratch, tmp_path):
+    migrated(scratch)
+    sql_dir = sql_copy(tmp_path)
+    (sql_dir / "migrations" / "900_sneaky.sql").write_text(
+        "CREATE TABLE vehicles.sneaky (id integer);\nCOMMIT;\nBEGIN;\n")
+    p = run_migrate(scratch, sql_dir)
+    assert p.returncode != 0
+    assert "900_sneaky.sql ended the migration's transaction" in p.stderr, p.stderr
+    # The log must not claim that nothing changed: the table before the COMMIT stays.
+    assert "nothing was changed" not in p.stderr, p.stderr
+    assert "stays committed" in p.stderr, p.stderr
+
+
+def test_a_new_numbered_migration_re_applies_the_repeatable_files(scratch, tmp_path):
+    migrated(scratch)
+    sql_dir = sql_copy(tmp_path)
+    # A numbered migration that re-creates a view loses what the repeatable files granted on
+    # it; running them again in the same transaction puts it back.
+    (sql_dir / "migrations" / "900_recreate.sql").write_text(
+        "DROP VIEW vehicles.part_v;\n"
+        "CREATE VIEW vehicles.part_v AS SELECT p.*, NULL::uuid AS current_bike_id"
+        " FROM vehicles.user_part p;\n")
+    p = migrated(scratch, sql_dir)
+    assert "re-applying all" in p.stderr, p.stderr
+    assert scratch.value("SELECT has_table_privilege('authenticated', 'vehicles.part_v', 'SELECT')")
+    # The view is the repeatable file's again (current_bike_id from the installations).
+    assert "part_installation" in scratch.value("SELECT pg_get_viewdef('vehicles.part_v')")
+    assert_no_op(scratch, sql_dir)
+
+
 def test_edited_applied_migration_is_refused(scratch, tmp_path):
     migrated(scratch)
     before, funcs = bookkeeping(scratch), functions(scratch)
