@@ -1,0 +1,2 @@
+/* The prefork master (issue 10): written next. */
+typedef int master_placeholder;
