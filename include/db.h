@@ -18,6 +18,8 @@
 #define DB_MAX_PARAMS 12
 #define DB_MAX_QUERIES 8
 #define DB_MAX_PRE 4
+#define DB_TIMEOUT_MS 10000     /* a statement's default bound (db_sess.timeout_ms 0) */
+#define DB_LOCK_TIMEOUT_MS 5000 /* how long a statement waits for a lock */
 
 /* A statement, prepared once per connection on first use. Define them static. */
 struct db_stmt {
@@ -45,6 +47,7 @@ struct db_sess {
 	const char *claims; /* JSON text for request.jwt.claims, or NULL */
 	const struct log_ctx *log;
 	int snapshot; /* reads: every statement sees one snapshot (REPEATABLE READ READ ONLY) */
+	unsigned timeout_ms; /* statement_timeout of this request; 0: DB_TIMEOUT_MS */
 	/* Statements every pipeline of the request starts with (the ownership checks). */
 	struct db_query pre[DB_MAX_PRE];
 	size_t npre;

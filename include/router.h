@@ -34,6 +34,7 @@ struct router_route {
 	/* Checked in this order, after the token and the ids' form, before the handler's body
 	 * checks count (api-notes' order): 404 when missing, 403 when another user's. */
 	struct router_own own[ROUTER_MAX_OWN];
+	unsigned timeout_ms; /* the database's bound on one statement; 0: the default by method */
 };
 
 struct router_params {

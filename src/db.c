@@ -26,15 +26,20 @@ struct db_conn {
 	char last_detail[256];
 };
 
-/* Set once per session: the formats db_json_row expects, and a bound on any statement. */
-static const char db_session_sql[] =
-	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';"
-	" SET statement_timeout = '10s'; SET lock_timeout = '5s';"
-	" SET idle_in_transaction_session_timeout = '30s'";
-
-static struct db_stmt db_st_claims = {
-	"db_claims",
-	"SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true)", 2, 0};
+/* What every transaction runs under, set transaction-locally in its first statement (no
+ * extra round trip or statement) so that it also holds through a transaction pooler, where
+ * session settings would leak to other clients or vanish: the formats db_json_row expects,
+ * and bounds on how long a statement may run and wait for a lock. */
+#define DB_LOCAL_SETTINGS                                                                    \
+	"set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true),"       \
+	" set_config('idle_in_transaction_session_timeout', '30s', true),"                      \
+	" set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true),"     \
+	" set_config('IntervalStyle', 'postgres', true)"
+static struct db_stmt db_st_setup = {"db_setup", "SELECT " DB_LOCAL_SETTINGS, 2, 0};
+/* ...and who the statements run as: the caller's role and claims, as PostgREST does. */
+static struct db_stmt db_st_claims = {"db_claims",
+	"SELECT " DB_LOCAL_SETTINGS ", set_config('role', $3, true),"
+	" set_config('request.jwt.claims', $4, true)", 4, 0};
 static const char db_begin_sql[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 struct db_conn *db_open(const char *conninfo)
@@ -83,7 +88,6 @@ static int db_connect(struct db_conn *db, const struct log_ctx *log)
 			      "keepalives_idle", "keepalives_interval", "keepalives_count",
 			      "tcp_user_timeout", NULL};
 	const char *vals[] = {db->conninfo, "3", "vehicle-worker", "1", "10", "5", "3", "30000", NULL};
-	PGresult *r;
 
 	db_drop(db);
 	/* expand_dbname: conninfo may be a URI or key=value string; ours come after it. */
@@ -94,14 +98,6 @@ static int db_connect(struct db_conn *db, const struct log_ctx *log)
 		db_drop(db);
 		return -1;
 	}
-	r = PQexec(db->pg, db_session_sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		log_error(log, "database session setup failed: %s", PQerrorMessage(db->pg));
-		PQclear(r);
-		db_drop(db);
-		return -1;
-	}
-	PQclear(r);
 	db_new_generation(db);
 	log_info(log, "database connected (generation %u)", db->gen);
 	return 0;
@@ -163,9 +159,11 @@ static int db_is_stale_plan(const char *state, const char *msg)
 
 static err_t db_map_error(struct db_conn *db, const PGresult *r, const struct log_ctx *log)
 {
-	static const char *const conflict[] = {"23505", "23503", "40001", "40P01", "55P03", NULL};
+	static const char *const conflict[] = {"23505", "23503", "40001", "40P01", NULL};
 	static const char *const retry[] = {"40001", "40P01", NULL};
-	static const char *const unavailable[] = {"08", "57P", "53", "57014", NULL};
+	/* A statement or lock timeout (57014, 55P03) is the service's trouble, not a conflict
+	 * of the client's request with state: 503, to be retried. */
+	static const char *const unavailable[] = {"08", "57P", "53", "57014", "55P03", NULL};
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 
@@ -262,9 +260,12 @@ static int db_pipe_send(struct db_conn *db, struct db_sess *s, struct db_query *
 		return -1;
 	if (s->snapshot && db_pipe_plain(db, p, db_begin_sql) != 0)
 		return -1;
-	if (s->role) {
-		const char *cp[2] = {s->role, s->claims ? s->claims : ""};
-		if (db_pipe_stmt(db, p, &db_st_claims, cp, NULL, -1) != 0)
+	{
+		char st_ms[16], lock_ms[16];
+		const char *cp[4] = {st_ms, lock_ms, s->role, s->claims ? s->claims : ""};
+		if (snprintf(st_ms, sizeof(st_ms), "%u", s->timeout_ms ? s->timeout_ms : DB_TIMEOUT_MS) < 0 ||
+		    snprintf(lock_ms, sizeof(lock_ms), "%u", DB_LOCK_TIMEOUT_MS) < 0 ||
+		    db_pipe_stmt(db, p, s->role ? &db_st_claims : &db_st_setup, cp, NULL, -1) != 0)
 			return -1;
 	}
 	for (size_t i = 0; i < s->npre; i++)

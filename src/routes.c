@@ -17,6 +17,8 @@
 #define R_NONE ROUTER_AUTH_NONE
 #define R_SERVICE ROUTER_AUTH_SERVICE
 /* Path parameters the caller must own, checked in the order given. */
+#define ROUTES_READ_TIMEOUT_MS 5000
+#define ROUTES_WRITE_TIMEOUT_MS 10000
 #define OWN_BIKE(p) {{p, ENTITY_BIKE}}
 #define OWN_PART(p) {{p, ENTITY_PART}}
 #define OWN_BIKE_PART(b, p) {{b, ENTITY_BIKE}, {p, ENTITY_PART}}
@@ -118,6 +120,10 @@ static err_t routes_session(struct ctx *c)
 	c->db.role = c->id.role[0] ? c->id.role : NULL;
 	c->db.claims = c->id.claims_json;
 	c->db.snapshot = strcmp(c->method, "GET") == 0;
+	/* A read that has waited this long will not be waited for; a write may hold locks and
+	 * credit many parts. Routes that need longer (batches, exports) say so in the table. */
+	c->db.timeout_ms = c->route->timeout_ms ? c->route->timeout_ms
+			   : c->db.snapshot ? ROUTES_READ_TIMEOUT_MS : ROUTES_WRITE_TIMEOUT_MS;
 	for (int i = 0; i < ROUTER_MAX_OWN && own[i].param; i++) {
 		err_t rc = req_own(c, own[i].kind, req_param(c, own[i].param), NULL);
 		if (rc != ERR_OK)
