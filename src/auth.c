@@ -89,44 +89,42 @@ void auth_identity_clear(struct auth_identity *id)
 	memset(id, 0, sizeof *id);
 }
 
-static int auth_is_blank(char c)
+/* RFC 9110 11.2 token68: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", then "="s. */
+static int auth_is_token68(unsigned char c)
 {
-	return c == ' ' || c == '\t';
+	return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
 }
 
-/* Finds the token in "Bearer <token>" (scheme case-insensitive, RFC 7235). */
-static err_t auth_bearer_token(const char *h, const char **tok, size_t *tok_len, const char **why)
+/* The one rule for an Authorization header, the same as nginx's (nginx/ratelimit.js): the
+ * scheme "Bearer" in any case, exactly one space, a token68, nothing around them (nginx has
+ * already dropped the optional whitespace around the field value). */
+err_t auth_bearer_parse(const char *h, const char **tok, size_t *tok_len, const char **why)
 {
-	const char *p, *end;
+	size_t n = 0, eq = 0;
 
 	if (!h) {
 		*why = "no Authorization header";
 		return ERR_UNAUTHORIZED;
 	}
-	while (auth_is_blank(*h))
-		h++;
-	if (strncasecmp(h, "Bearer", 6) != 0 || !auth_is_blank(h[6])) {
-		*why = "Authorization scheme is not Bearer";
+	if (strncasecmp(h, "Bearer", 6) != 0 || h[6] != ' ') {
+		*why = "Authorization is not \"Bearer\", one space and the token";
 		return ERR_UNAUTHORIZED;
 	}
-	p = h + 6;
-	while (auth_is_blank(*p))
-		p++;
-	end = p;
-	while (*end && !auth_is_blank(*end))
-		end++;
-	*tok = p;
-	*tok_len = (size_t)(end - p);
-	while (auth_is_blank(*end))
-		end++;
-	if (*end != '\0' || *tok_len == 0) {
+	h += 7;
+	while (h[n] && auth_is_token68((unsigned char)h[n]))
+		n++;
+	while (h[n + eq] == '=')
+		eq++;
+	if (n == 0 || h[n + eq] != '\0') {
 		*why = "malformed Bearer credentials";
 		return ERR_UNAUTHORIZED;
 	}
-	if (*tok_len > AUTH_TOKEN_MAX) {
+	if (n + eq > AUTH_TOKEN_MAX) {
 		*why = "token too long";
 		return ERR_UNAUTHORIZED;
 	}
+	*tok = h;
+	*tok_len = n + eq;
 	return ERR_OK;
 }
 
@@ -447,7 +445,7 @@ err_t auth_verify(const struct auth_keys *k, const char *authorization, time_t n
 		*why = "no token keys loaded";
 		goto out;
 	}
-	if (auth_bearer_token(authorization, &tok, &tok_len, why) != ERR_OK ||
+	if (auth_bearer_parse(authorization, &tok, &tok_len, why) != ERR_OK ||
 	    auth_decode(k, tok, tok_len, &jwt, why) != ERR_OK)
 		goto out;
 	/* Checking the text that goes to Postgres keeps what we check and what RLS sees the same. */

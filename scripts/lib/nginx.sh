@@ -1,9 +1,12 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # NGINX_CONF, STACK_NGINX_PID: read by the sourcing scripts
 # nginx in front of the workers: $VAR_DIR/nginx/nginx.conf rendered from
-# $NGINX_TEMPLATE (nginx/nginx.conf.in), checked, started in the foreground of
+# $NGINX_TEMPLATE (nginx/nginx.conf.in), with the njs script beside it
+# (ratelimit.js, next to the template), checked, started in the foreground of
 # a background job, stopped gracefully.
 # Needs scripts/lib/common.sh and scripts/lib/procs.sh.
+#   NGINX_JS_MODULE  nginx's JavaScript module (Debian: libnginx-mod-http-js)
+NGINX_JS_MODULE=${NGINX_JS_MODULE:-/usr/lib/nginx/modules/ngx_http_js_module.so}
 
 # Escape a value for the right-hand side of a sed s||| command; newlines
 # become \n so multi-line blocks can be substituted.
@@ -59,6 +62,10 @@ stack_nginx_blocks() {
 		for addr in "${STACK_LIST[@]}"; do
 			[ -n "$addr" ] || continue
 			[[ $addr =~ ^[0-9A-Fa-f.:/]+$ ]] || stack_die "REAL_IP_FROM entry '$addr' is not an address or CIDR"
+			# Whoever is trusted picks the client address of the per-address
+			# limits: the proxy's own addresses only, never every peer.
+			[[ $addr == */0 ]] &&
+				stack_die "REAL_IP_FROM entry '$addr' trusts every peer to name its own address; list the proxy's addresses"
 			STACK_NGINX_REALIP+="set_real_ip_from $addr; "
 		done
 		STACK_NGINX_REALIP+="real_ip_header $REAL_IP_HEADER; real_ip_recursive on;"
@@ -66,8 +73,12 @@ stack_nginx_blocks() {
 }
 
 stack_nginx_render() {
-	local out=$NGINX_DIR/nginx.conf access
+	local out=$NGINX_DIR/nginx.conf access js
+	js=$(dirname "$NGINX_TEMPLATE")/ratelimit.js
 	[ -f "$NGINX_TEMPLATE" ] || stack_die "no nginx template at $NGINX_TEMPLATE"
+	[ -f "$js" ] || stack_die "no $js beside the nginx template"
+	[ -f "$NGINX_JS_MODULE" ] ||
+		stack_die "no nginx JavaScript module at $NGINX_JS_MODULE (install libnginx-mod-http-js: scripts/deps)"
 	stack_dirs
 	stack_nginx_blocks
 	local cors=$STACK_NGINX_CORS allow=$STACK_NGINX_ALLOW listen=$STACK_NGINX_LISTEN realip=$STACK_NGINX_REALIP
@@ -78,6 +89,7 @@ stack_nginx_render() {
 	sed -e "s|@PORT@|$PORT|g" \
 		-e "s|@VAR_DIR@|$(stack_sed_rhs "$VAR_DIR")|g" \
 		-e "s|@FCGI_SOCKET@|$(stack_sed_rhs "$FCGI_SOCKET")|g" \
+		-e "s|@NGINX_JS_MODULE@|$(stack_sed_rhs "$NGINX_JS_MODULE")|g" \
 		-e "s|@ERROR_LOG@|$(stack_sed_rhs "$NGINX_ERROR_LOG")|g" \
 		-e "s|@ACCESS_LOG@|$(stack_sed_rhs "$access")|g" \
 		-e "s|@RATE_WRITE@|$RATE_WRITE|g" \
@@ -97,6 +109,8 @@ stack_nginx_render() {
 		stack_die "unrendered placeholders in $out (template and scripts/lib/nginx.sh disagree)"
 	fi
 	chmod 0644 "$out.tmp"
+	install -m 0644 "$js" "$NGINX_DIR/ratelimit.js.tmp"
+	mv -f "$NGINX_DIR/ratelimit.js.tmp" "$NGINX_DIR/ratelimit.js"
 	mv -f "$out.tmp" "$out"
 	NGINX_CONF=$out
 }

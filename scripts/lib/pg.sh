@@ -31,6 +31,9 @@ stack_pg_initdb() {
 		printf 'unix_socket_permissions = 0700\n'
 		printf "timezone = 'UTC'\n"
 		printf "log_timezone = 'UTC'\n"
+		# Statement counts (as on Supabase): tests/http/test_limits.py counts the
+		# readiness checks that reach the database there.
+		printf "shared_preload_libraries = 'pg_stat_statements'\n"
 		if [ "${STACK_PG_EPHEMERAL:-0}" = 1 ]; then
 			printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n'
 		fi

@@ -19,7 +19,7 @@ if ORIGIN == "*":
     ORIGIN = "http://localhost:3000"
 BAD_ORIGIN = "https://evil.example"
 
-# Writes per token: 100 r/m with a burst of 20 by default (RATE_WRITE, RATE_BURST_WRITE).
+# Writes per user: 100 r/m with a burst of 20 by default (RATE_WRITE, RATE_BURST_WRITE).
 WRITE_BURST = int(os.environ.get("RATE_BURST_WRITE", "20"))
 
 
@@ -149,12 +149,13 @@ def test_write_burst_is_rate_limited(make_user, client):
     _assert_429(limited[0])
 
 
-def test_rate_limit_is_per_token(make_user, client):
+def test_rate_limit_is_per_user(make_user, client):
+    # (All of one user's tokens share the bucket: test_limits.py.)
     a = make_user(tag="rl")
     b = make_user(tag="rl")
     ca = client(a.token, retry_429=False)
     rs = _burst(ca, WRITE_BURST * 2 + 10, "POST", "/api/bikes", json={"bogus": True})
-    assert any(r.status_code == 429 for r in rs), "no 429 for the first token"
+    assert any(r.status_code == 429 for r in rs), "no 429 for the first user"
     # Same address, another user's token: not held back by the first one's budget.
     cb = client(b.token, retry_429=False, source=ca.source)
     r = cb.post("/api/bikes", json={"name": "fresh", "type": "road"})

@@ -520,10 +520,13 @@ START_TEST(test_header_forms)
 		ck_assert_ptr_nonnull(why);
 		ck_assert_ptr_null(id.claims_json);
 	}
+	/* The scheme in any case, one space: the same rule as nginx's (test_bearer_rule). */
 	ck_assert_int_eq(verify_hdr(keys, fmt("bearer %s", t), &id, &why), ERR_OK);
 	auth_identity_clear(&id);
-	ck_assert_int_eq(verify_hdr(keys, fmt("  BEARER   %s  ", t), &id, &why), ERR_OK);
+	ck_assert_int_eq(verify_hdr(keys, fmt("BEARER %s", t), &id, &why), ERR_OK);
 	auth_identity_clear(&id);
+	ck_assert_int_eq(verify_hdr(keys, fmt("  BEARER   %s  ", t), &id, &why), ERR_UNAUTHORIZED);
+	ck_assert_int_eq(verify_hdr(keys, fmt("Bearer\t%s", t), &id, &why), ERR_UNAUTHORIZED);
 	ck_assert_int_eq(verify_hdr(keys, fmt("Bearer %s x", t), &id, &why), ERR_UNAUTHORIZED);
 	ck_assert_int_eq(verify_hdr(NULL, fmt("Bearer %s", t), &id, &why), ERR_UNAUTHORIZED);
 	free(t);
@@ -548,6 +551,58 @@ START_TEST(test_header_forms)
 	refused(keys, hand_token("{\"alg\":\"HS256\",\"kid\":5}", user_claims(LATER), SECRET, NULL));
 	refused(keys, hand_token("not json", user_claims(LATER), SECRET, NULL));
 	refused(keys, hand_token("{\"alg\":\"HS256\"}", "[1,2]", SECRET, NULL));
+}
+END_TEST
+
+/* RFC 9110: auth-scheme (case-insensitive) 1*SP token68; we allow exactly one SP, as nginx
+ * does (nginx/ratelimit.js, tests/http/test_limits.py sends these same forms through it). */
+START_TEST(test_bearer_rule)
+{
+	static const struct {
+		const char *h;
+		const char *tok; /* NULL: refused */
+	} cases[] = {
+		{"Bearer abc", "abc"},
+		{"bearer abc", "abc"},
+		{"BEARER abc", "abc"},
+		{"bEaReR a.b.c", "a.b.c"},
+		{"Bearer aZ09-._~+/", "aZ09-._~+/"},
+		{"Bearer abc==", "abc=="},
+		{"Bearer  abc", NULL},
+		{"Bearer\tabc", NULL},
+		{"Bearer \tabc", NULL},
+		{" Bearer abc", NULL},
+		{"Bearer abc ", NULL},
+		{"Bearer abc\t", NULL},
+		{"Bearer a bc", NULL},
+		{"Bearer a=b", NULL},
+		{"Bearer =", NULL},
+		{"Bearer ", NULL},
+		{"Bearer", NULL},
+		{"Bearerabc", NULL},
+		{"Bearer: abc", NULL},
+		{"Basic abc", NULL},
+		{"Bearer a,b", NULL},
+		{"Bearer a\"b", NULL},
+		{"", NULL},
+		{NULL, NULL},
+	};
+	size_t i, len;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *tok = NULL, *why = NULL;
+		err_t e = auth_bearer_parse(cases[i].h, &tok, &len, &why);
+
+		if (cases[i].tok) {
+			ck_assert_msg(e == ERR_OK, "refused: '%s'", cases[i].h);
+			ck_assert_uint_eq(len, strlen(cases[i].tok));
+			ck_assert(strncmp(tok, cases[i].tok, len) == 0);
+		} else {
+			ck_assert_msg(e == ERR_UNAUTHORIZED, "accepted: '%s'",
+				      cases[i].h ? cases[i].h : "(none)");
+			ck_assert_ptr_nonnull(why);
+		}
+	}
 }
 END_TEST
 
@@ -916,6 +971,7 @@ Suite *auth_suite(void)
 	tcase_add_test(tc, test_rs256);
 	tcase_add_test(tc, test_tampered);
 	tcase_add_test(tc, test_header_forms);
+	tcase_add_test(tc, test_bearer_rule);
 	tcase_add_test(tc, test_keys_load);
 	tcase_add_test(tc, test_jwks_details);
 	tcase_add_test(tc, test_jwks_json_parse);
