@@ -4,7 +4,9 @@
 
 struct config;
 
-/* Runs until SIGTERM/SIGINT with cfg (config_load'ed); returns the process exit code. */
-int worker_run(const struct config *cfg);
+/* Runs with cfg (config_load'ed) until SIGTERM/SIGINT/SIGUSR1, each of which lets the
+ * request in hand finish. ready_fd >= 0 (the master's pipe): one byte is written there, and
+ * it is closed, once the worker serves. Returns the process exit code. */
+int worker_run(const struct config *cfg, int ready_fd);
 
 #endif

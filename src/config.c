@@ -3,6 +3,7 @@
  * scripts, so that every way of starting a worker (scripts/run, the container, by hand)
  * gets them; the scripts run `vehicle-worker --check-config` to fail before spawning.
  */
+#include <ctype.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -43,8 +44,33 @@ static err_t config_check_production(const struct config *cfg, const char **why)
 	return ERR_OK;
 }
 
+err_t config_parse_workers(const char *text, int *out)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	long n = 0;
+	int digits = 0;
+
+	if (s == NULL)
+		return ERR_VALIDATION;
+	while (isspace(*s))
+		s++;
+	/* Digit by digit with a bound: no sign, no hex, no overflow (strtol takes all three). */
+	for (; *s >= '0' && *s <= '9'; s++, digits++) {
+		n = n * 10 + (*s - '0');
+		if (n > CONFIG_WORKERS_MAX)
+			return ERR_VALIDATION;
+	}
+	while (isspace(*s))
+		s++;
+	if (digits == 0 || *s != '\0' || n < 1)
+		return ERR_VALIDATION;
+	*out = (int)n;
+	return ERR_OK;
+}
+
 err_t config_load(struct config *cfg, const char *(*get)(const char *name), const char **why)
 {
+	const char *workers;
 	struct config c = {0};
 	const char *env = config_get(get, "VEHICLE_ENV");
 	err_t rc;
@@ -62,6 +88,10 @@ err_t config_load(struct config *cfg, const char *(*get)(const char *name), cons
 	c.jwt_secret = config_get(get, "SUPABASE_JWT_SECRET");
 	c.jwks = config_get(get, "SUPABASE_JWKS");
 	c.database_url = config_get(get, "DATABASE_URL");
+	c.workers = CONFIG_WORKERS_DEFAULT;
+	workers = config_get(get, "WORKERS");
+	if (workers != NULL && config_parse_workers(workers, &c.workers) != ERR_OK)
+		return config_fail(why, "WORKERS must be a whole number from 1 to 256");
 
 	if (c.production) {
 		rc = config_check_production(&c, why);

@@ -28,13 +28,14 @@ static struct db_stmt st_page_parts = {"bike_page_parts",
 	DB_PARTS_INSTALLED("i.bike_id IN (SELECT id FROM vehicles.user_bike WHERE user_id = auth.uid()"
 			   " ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2)"), 2, 0};
 
+/* The active bike comes from public.user_settings, the platform's table, through a
+ * security-definer function: the service needs no grant on it. */
 static struct db_stmt st_active = {"bike_active",
-	"SELECT " DB_BIKE_COLS " FROM vehicles.bike_v b JOIN public.user_settings s"
-	" ON s.active_bike_id = b.id WHERE s.user_id = auth.uid()", 0, 0};
+	"SELECT " DB_BIKE_COLS " FROM vehicles.bike_v b"
+	" WHERE b.id = (SELECT vehicles.bike_active_id())", 0, 0};
 
 static struct db_stmt st_active_parts = {"bike_active_parts",
-	DB_PARTS_INSTALLED("i.bike_id = (SELECT active_bike_id FROM public.user_settings"
-			   " WHERE user_id = auth.uid())"), 0, 0};
+	DB_PARTS_INSTALLED("i.bike_id = (SELECT vehicles.bike_active_id())"), 0, 0};
 
 static struct db_stmt st_update = {"bike_update", "SELECT vehicles.gear_update('bike', $1, $2::jsonb)", 2, 0};
 static struct db_stmt st_delete = {"bike_delete", "SELECT vehicles.bike_delete($1)", 1, 0};

@@ -1,18 +1,28 @@
 /*
- * vehicle-worker: a FastCGI responder, started by spawn-fcgi (see scripts/lib/workers.sh).
+ * vehicle-worker: the FastCGI service (see scripts/lib/workers.sh).
  *
- *   vehicle-worker                  serve FastCGI on fd 0
- *   vehicle-worker --check-config   check the environment's settings and exit (0: usable)
+ *   vehicle-worker --master         the prefork master, what spawn-fcgi starts: checks the
+ *                                   settings and keys, then keeps WORKERS workers running on
+ *                                   the socket on fd 0 (src/master.c, include/master.h)
+ *   vehicle-worker                  one worker serving FastCGI on fd 0 (by hand, or under
+ *                                   another supervisor)
+ *   vehicle-worker --ready-fd N     one worker that writes a byte on fd N once it serves: how
+ *                                   the master starts its workers
+ *   vehicle-worker --check-config   check the environment's settings and the token keys they
+ *                                   name, and exit (0: usable)
  *
- * The scripts run --check-config before spawning workers: a bad configuration then fails
- * once, with this program's message, instead of crash-looping under multiwatch.
+ * A refused configuration exits 2 with its reason, before anything forks: no crash loop.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "master.h"
+#include "valid.h"
 #include "worker.h"
+
+enum main_mode { MAIN_WORKER, MAIN_MASTER, MAIN_CHECK };
 
 /* getenv returns char *; config_load's get returns const char *, and C does not convert
  * between the two function pointer types. */
@@ -21,21 +31,50 @@ static const char *main_getenv(const char *name)
 	return getenv(name);
 }
 
+/* 0 with *mode (and *ready_fd for --ready-fd), -1 for a usage error. */
+static int main_args(int argc, char **argv, enum main_mode *mode, int *ready_fd)
+{
+	long fd;
+
+	*mode = MAIN_WORKER;
+	*ready_fd = -1;
+	if (argc == 1)
+		return 0;
+	if (argc == 2 && strcmp(argv[1], "--master") == 0)
+		*mode = MAIN_MASTER;
+	else if (argc == 2 && strcmp(argv[1], "--check-config") == 0)
+		*mode = MAIN_CHECK;
+	else if (argc == 3 && strcmp(argv[1], "--ready-fd") == 0 &&
+		 valid_parse_int(argv[2], 3, 65535, &fd) == 0)
+		*ready_fd = (int)fd;
+	else
+		return -1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct config cfg;
 	const char *why = NULL;
-	int check = argc == 2 && strcmp(argv[1], "--check-config") == 0;
+	enum main_mode mode;
+	int ready_fd;
 
-	if (argc > 1 && !check) {
-		fprintf(stderr, "usage: vehicle-worker [--check-config]\n");
+	if (main_args(argc, argv, &mode, &ready_fd) != 0) {
+		fprintf(stderr, "usage: vehicle-worker [--master | --check-config | --ready-fd N]\n");
 		return 2;
 	}
 	if (config_load(&cfg, main_getenv, &why) != ERR_OK) {
 		fprintf(stderr, "vehicle-worker: configuration: %s\n", why ? why : "unusable");
 		return 2;
 	}
-	if (check)
+	if (mode != MAIN_WORKER && master_check_config(&cfg, &why) != ERR_OK) {
+		fprintf(stderr, "vehicle-worker: configuration: token keys: %s\n",
+			why ? why : "unusable");
+		return 2;
+	}
+	if (mode == MAIN_CHECK)
 		return 0;
-	return worker_run(&cfg);
+	if (mode == MAIN_MASTER)
+		return master_run(&cfg, argv[0]);
+	return worker_run(&cfg, ready_fd);
 }

@@ -1,13 +1,18 @@
 /*
  * The worker process. libfcgi serves one request at a time per process; concurrency comes
- * from several processes (multiwatch) sharing spawn-fcgi's listening socket on fd 0.
- * Everything a request allocates hangs off struct ctx and is freed by ctx_reset().
+ * from several processes (the prefork master's children, src/master.c) sharing spawn-fcgi's
+ * listening socket on fd 0. Everything a request allocates hangs off struct ctx and is freed
+ * by ctx_reset().
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <fcgiapp.h>
 
@@ -21,12 +26,14 @@
 
 static volatile sig_atomic_t worker_stop;
 
-/* SIGTERM: finish the request in hand, then leave the accept loop. */
+/* SIGTERM, SIGINT, SIGUSR1 (libfcgi's own stop signal): stop after the request in hand.
+ * worker_signals keeps them blocked except inside worker_wait's epoll_pwait, so this runs only
+ * while the worker waits for a connection: no read or write of a request is ever cut short
+ * by EINTR (libfcgi treats one as a broken stream). */
 static void worker_on_signal(int sig)
 {
 	(void)sig;
 	worker_stop = 1;
-	FCGX_ShutdownPending();
 }
 
 static const char *worker_status_text(int status)
@@ -108,6 +115,10 @@ static void worker_reply(struct ctx *c, FCGX_Request *req, err_t rc)
 		FCGX_FPrintF(req->out, "Allow: %s\r\n", c->allow);
 	if (rc == ERR_UNAUTHORIZED)
 		FCGX_PutS("WWW-Authenticate: Bearer\r\n", req->out);
+	/* The database is down, or a statement or lock wait ran past its bound: the service's
+	 * trouble, worth a retry shortly. */
+	if (rc == ERR_UNAVAILABLE)
+		FCGX_PutS("Retry-After: 2\r\n", req->out);
 	FCGX_PutS("\r\n", req->out);
 	FCGX_PutS(text, req->out);
 	json_object_put(err);
@@ -141,14 +152,114 @@ static void worker_handle(struct ctx *c, FCGX_Request *req)
 	worker_reply(c, req, rc);
 }
 
-int worker_run(const struct config *cfg)
+/* Installs the stop handler before FCGX_Init (libfcgi then keeps it) and blocks the stop
+ * signals; *open is the mask that lets them in again. */
+static int worker_signals(sigset_t *open)
+{
+	static const int sigs[] = {SIGTERM, SIGINT, SIGUSR1};
+	struct sigaction sa;
+	sigset_t stop;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = worker_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&stop);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (sigaction(sigs[i], &sa, NULL) != 0)
+			return -1;
+		sigaddset(&stop, sigs[i]);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &stop, open) != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigdelset(open, sigs[i]);
+	return 0;
+}
+
+/* Waits until fd 0 has a connection or a stop signal came in. 0: accept; -1: stop. epfd
+ * watches fd 0 with EPOLLEXCLUSIVE, so a connection wakes one idle worker, not all of them. */
+static int worker_wait(int epfd, const sigset_t *open)
+{
+	struct epoll_event ev;
+
+	while (!worker_stop) {
+		int n = epoll_pwait(epfd, &ev, 1, -1, open);
+
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+	return -1;
+}
+
+/* fd 0 non-blocking (for every process sharing it: the flag belongs to the socket), so a
+ * worker that loses the race for a connection goes back to waiting instead of blocking in
+ * accept() where no stop signal may reach it; and an epoll set that watches it. */
+static int worker_listen_setup(const struct log_ctx *log)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+	int fl = fcntl(0, F_GETFL), epfd;
+
+	if (fl < 0 || fcntl(0, F_SETFL, fl | O_NONBLOCK) != 0) {
+		log_error(log, "fd 0: %s", strerror(errno));
+		return -1;
+	}
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, 0, &ev) != 0) {
+		log_error(log, "fd 0: epoll: %s", strerror(errno));
+		if (epfd >= 0)
+			close(epfd);
+		return -1;
+	}
+	return epfd;
+}
+
+/* The accept loop, until a stop signal; 1 when fd 0 fails. */
+static int worker_serve(struct ctx *c, FCGX_Request *req, const sigset_t *open,
+			const struct log_ctx *log)
+{
+	int epfd = worker_listen_setup(log), code = 0;
+
+	if (epfd < 0)
+		return 1;
+	while (worker_wait(epfd, open) == 0) {
+		int rc = FCGX_Accept_r(req);
+
+		if (rc == -EAGAIN || rc == -EINTR || rc == -ECONNABORTED)
+			continue;
+		if (rc < 0) {
+			log_error(log, "accept on fd 0 failed (%d)", rc);
+			code = 1;
+			break;
+		}
+		worker_handle(c, req);
+		FCGX_Finish_r(req);
+		ctx_reset(c);
+	}
+	close(epfd);
+	return code;
+}
+
+/* Tells the master (--ready-fd) that this worker serves from now on. */
+static void worker_ready(int fd, const struct log_ctx *log)
+{
+	if (fd < 0)
+		return;
+	if (write(fd, "R", 1) != 1)
+		log_warn(log, "could not tell the master it is ready: %s", strerror(errno));
+	close(fd);
+}
+
+int worker_run(const struct config *cfg, int ready_fd)
 {
 	const char *why = NULL;
 	const struct log_ctx log = {.op = "worker"};
 	struct auth_keys *keys = NULL;
-	struct sigaction sa;
 	FCGX_Request req;
 	struct ctx c;
+	sigset_t open;
 	int code = 1;
 
 	if (auth_keys_load(&keys, cfg->jwt_secret, cfg->jwks, &why) != ERR_OK) {
@@ -161,15 +272,10 @@ int worker_run(const struct config *cfg)
 	c.conn = db_open(cfg->database_url);
 	if (c.conn == NULL)
 		goto out;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = worker_on_signal;
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: accept() must return so the loop sees the stop. */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
+	if (worker_signals(&open) != 0) {
+		log_error(&log, "signal setup failed: %s", strerror(errno));
+		goto out;
+	}
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0) {
 		log_error(&log, "FastCGI init failed");
 		goto out;
@@ -178,14 +284,10 @@ int worker_run(const struct config *cfg)
 	if (db_connect_now(c.conn, &log) != 0)
 		log_warn(&log, "database not reachable at start; will retry per request");
 	log_info(&log, "worker ready");
-	while (!worker_stop && FCGX_Accept_r(&req) >= 0) {
-		worker_handle(&c, &req);
-		FCGX_Finish_r(&req);
-		ctx_reset(&c);
-	}
+	worker_ready(ready_fd, &log);
+	code = worker_serve(&c, &req, &open, &log);
 	FCGX_Free(&req, 1);
 	log_info(&log, "worker stopping");
-	code = 0;
 out:
 	ctx_reset(&c);
 	db_close(c.conn);

@@ -18,7 +18,7 @@ stack_socket_holders() {
 
 # Leftovers that no pid file names: what survives a SIGKILLed parent.
 #  - anything still holding $FCGI_SOCKET (a path inside our VAR_DIR, so ours):
-#    workers orphaned by a killed multiwatch;
+#    workers orphaned by a killed master;
 #  - "nginx: worker process" on our PORT whose master is gone (a live nginx
 #    master on the port belongs to another stack and is left alone).
 stack_orphans_stop() {

@@ -43,7 +43,7 @@ stack_descendants() {
 }
 
 # stack_terminate PID SIGNAL WHAT: send SIGNAL, wait up to STOP_TIMEOUT, then
-# SIGKILL PID and its descendants (so no worker outlives a killed multiwatch).
+# SIGKILL PID and its descendants (so no worker outlives a killed master).
 # Returns 1 when it had to kill.
 stack_terminate() {
 	local pid=$1 sig=$2 what=$3 i kids

@@ -9,7 +9,7 @@
 #   pg.sh       PostgreSQL: embedded cluster in $VAR_DIR/pg, Unix socket only
 #               (skipped when DATABASE_URL is set)
 #   migrate.sh  vehicle-migrate $SQL_DIR
-#   workers.sh  spawn-fcgi binds $FCGI_SOCKET, multiwatch keeps $WORKERS
+#   workers.sh  spawn-fcgi binds $FCGI_SOCKET, the prefork master keeps $WORKERS
 #               vehicle-worker processes alive on it
 #   nginx.sh    $VAR_DIR/nginx/nginx.conf rendered from nginx/nginx.conf.in
 #

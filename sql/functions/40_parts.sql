@@ -1,6 +1,9 @@
--- Parts: the read view and the functions behind the part and installation routes. They run
--- as the caller (security invoker, RLS in force); locking order as in 35_installations.sql.
--- The view's grants are in 90_grants.sql.
+-- Parts: the read view and the functions behind the part and installation routes; locking
+-- order as in 35_installations.sql. The view's grants are in 90_grants.sql. The functions
+-- are security definer (authenticated has no write privilege on the tables): they see every
+-- row, so they check ownership themselves (installation_lock, gear_assert, gear_lock) and
+-- every rule of their write, as the worker does, for callers with SQL access. An install or
+-- a removal changes only the caller's part (api-notes, Kilometrage).
 
 -- security_invoker keeps the caller's RLS in force through the view.
 CREATE OR REPLACE VIEW vehicles.part_v WITH (security_invoker = true) AS
@@ -10,10 +13,11 @@ SELECT p.id, p.created_at, p.updated_at, p.user_id, p.name, p.type, p.brand, p.m
 FROM vehicles.user_part p
 LEFT JOIN vehicles.part_installation i ON i.part_id = p.id AND i.removed_at IS NULL;
 
--- Deleting a part deletes its installation history (cascade), its credits and its
--- part-only maintenance; records that also name a bike stay with the bike.
+-- Deleting a part deletes its installation history, its credits and withheld rides
+-- (cascade) and its part-only maintenance (vehicles.account_cascade, the trigger every
+-- deletion of a part goes through); records that also name a bike stay with the bike.
 CREATE OR REPLACE FUNCTION vehicles.part_delete(p_id uuid) RETURNS uuid
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
 AS $$
 DECLARE
   v_bike uuid;
@@ -25,9 +29,9 @@ BEGIN
   IF v_bike IS NOT NULL THEN
     PERFORM 1 FROM vehicles.user_bike WHERE id = v_bike FOR UPDATE;
   END IF;
-  PERFORM 1 FROM vehicles.user_part WHERE id = p_id FOR UPDATE;
-  DELETE FROM vehicles.maintenance_record WHERE part_id = p_id AND bike_id IS NULL;
-  DELETE FROM vehicles.user_part WHERE id = p_id;
+  -- Locked, then checked again: given away or deleted while we waited says so.
+  PERFORM vehicles.gear_lock('part', p_id);
+  DELETE FROM vehicles.user_part WHERE id = p_id AND user_id = auth.uid();
   RETURN p_id;
 END
 $$;
@@ -35,11 +39,12 @@ REVOKE ALL ON FUNCTION vehicles.part_delete(uuid) FROM PUBLIC, anon, authenticat
 GRANT EXECUTE ON FUNCTION vehicles.part_delete(uuid) TO authenticated, service_role;
 
 -- Installs a part at p_at (default now). A backdated install credits the part with the rides
--- already logged on the bike since p_at, so its total is what it really rode.
+-- already logged on the bike since p_at, so its total is what it really rode. Bike and part
+-- are the caller's (installation_lock), so only the caller's part changes.
 CREATE OR REPLACE FUNCTION vehicles.part_install(p_id uuid, p_bike uuid, p_part uuid,
                                                  p_at timestamptz)
 RETURNS uuid
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
 AS $$
 DECLARE
   v_at timestamptz := p_at;
@@ -48,8 +53,10 @@ DECLARE
   v_credit numeric;
 BEGIN
   PERFORM vehicles.installation_lock(p_bike, p_part);
-  -- Installation periods of a part never overlap: rides are credited by period. (A bad
-  -- body is a 400 before the state's 409, as everywhere.)
+  PERFORM vehicles.installation_time_check('installed_at', p_at);
+  -- Installation periods of a part never overlap: rides are credited by period, and a
+  -- (ride, part) pair can never have been decided in an earlier period (credited or
+  -- withheld). (A bad body is a 400 before the state's 409, as everywhere.)
   SELECT max(removed_at) INTO v_last_end FROM vehicles.part_installation WHERE part_id = p_part;
   -- "Now" is when we hold the locks, not when the transaction began: a removal we waited
   -- for may have ended the previous installation after our start.
@@ -94,10 +101,10 @@ GRANT EXECUTE ON FUNCTION vehicles.part_install(uuid, uuid, uuid, timestamptz)
   TO authenticated, service_role;
 
 -- Removes a part at p_at (default now). A backdated removal takes back what the rides
--- logged on the bike since p_at credited to the part.
+-- logged on the bike since p_at credited to the part (the caller's: installation_lock).
 CREATE OR REPLACE FUNCTION vehicles.part_remove(p_bike uuid, p_part uuid, p_at timestamptz)
 RETURNS uuid
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
 AS $$
 DECLARE
   v_at timestamptz := p_at;
@@ -105,6 +112,7 @@ DECLARE
   v_back numeric;
 BEGIN
   PERFORM vehicles.installation_lock(p_bike, p_part);
+  PERFORM vehicles.installation_time_check('removed_at', p_at);
   SELECT * INTO v_inst FROM vehicles.part_installation
    WHERE part_id = p_part AND bike_id = p_bike AND removed_at IS NULL;
   IF NOT FOUND THEN
@@ -129,6 +137,10 @@ BEGIN
     RETURNING c.distance
   )
   SELECT coalesce(sum(distance), 0) INTO v_back FROM gone;
+  -- The part was not on the bike for those rides after all: nothing withheld from it either.
+  DELETE FROM vehicles.kilometrage_withheld w
+   USING vehicles.kilometrage_log l
+   WHERE w.part_id = p_part AND w.log_id = l.id AND l.bike_id = p_bike AND l.logged_at >= v_at;
   IF v_back > 0 THEN
     UPDATE vehicles.user_part SET total_kilometrage = total_kilometrage - v_back,
                                   updated_at = now()

@@ -16,24 +16,72 @@ REVOKE ALL ON FUNCTION vehicles.maintenance_km_since(uuid)
   FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION vehicles.maintenance_km_since(uuid) TO authenticated, service_role;
 
--- Maintenance record for a bike and/or a part, both the caller's.
+-- Maintenance record for a bike and/or a part, both the caller's. Security definer
+-- (authenticated has no INSERT on the table), so it checks everything itself, as the worker
+-- does (src/maintenance.c): the bike and the part are locked (bike first, the global order)
+-- and must be the caller's, and every field is checked; a violation is VS400 with MESSAGE
+-- the field and DETAIL the problem. The metadata size is checked where metadata is written.
 CREATE OR REPLACE FUNCTION vehicles.maintenance_create(p_id uuid, p_bike uuid, p_part uuid,
                                                        p jsonb)
 RETURNS uuid
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
 AS $$
+DECLARE
+  -- What C's isspace() trims in the C locale.
+  v_space constant text := E' \t\n\r\f' || chr(11);
+  v_desc text;
+  v_at timestamptz;
+  v_cost numeric;
+  k text;
 BEGIN
+  IF p_bike IS NULL AND p_part IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'bike_id',
+      DETAIL = 'a record is of a bike, a part or both';
+  END IF;
   IF p_bike IS NOT NULL THEN
-    PERFORM vehicles.gear_assert('bike', p_bike);
+    PERFORM vehicles.gear_lock('bike', p_bike);
   END IF;
   IF p_part IS NOT NULL THEN
-    PERFORM vehicles.gear_assert('part', p_part);
+    PERFORM vehicles.gear_lock('part', p_part);
+  END IF;
+  IF jsonb_typeof(p) IS DISTINCT FROM 'object' THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'body', DETAIL = 'must be a JSON object';
+  END IF;
+  SELECT j.key INTO k FROM jsonb_object_keys(p) j(key)
+   WHERE j.key NOT IN ('maintenance_type', 'description', 'performed_at', 'cost', 'metadata')
+   ORDER BY 1 LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = k, DETAIL = 'unknown field';
+  END IF;
+  IF jsonb_typeof(p -> 'maintenance_type') IS DISTINCT FROM 'string'
+     OR NOT (p ->> 'maintenance_type') = ANY (enum_range(NULL::vehicles.maintenance_type)::text[]) THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'maintenance_type',
+      DETAIL = 'must be one of: '
+               || array_to_string(enum_range(NULL::vehicles.maintenance_type)::text[], ', ');
+  END IF;
+  v_desc := btrim(p ->> 'description', v_space);
+  IF jsonb_typeof(p -> 'description') IS DISTINCT FROM 'string' OR v_desc = ''
+     OR char_length(v_desc) > 2000 THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'description',
+      DETAIL = 'must be a string of 1 to 2000 characters';
+  END IF;
+  v_at := vehicles.maintenance_time(p -> 'performed_at');
+  IF jsonb_typeof(p -> 'cost') = 'number' THEN
+    v_cost := (p ->> 'cost')::numeric;
+  END IF;
+  IF coalesce(jsonb_typeof(p -> 'cost'), 'null') <> 'null'
+     AND (v_cost IS NULL OR v_cost NOT BETWEEN 0 AND 1000000000) THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'cost',
+      DETAIL = 'must be at least 0 and at most 1000000000';
+  END IF;
+  IF coalesce(jsonb_typeof(p -> 'metadata'), 'object') <> 'object' THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'metadata',
+      DETAIL = 'must be a JSON object';
   END IF;
   INSERT INTO vehicles.maintenance_record (id, user_id, bike_id, part_id, maintenance_type,
                                            description, performed_at, cost, metadata)
   VALUES (p_id, auth.uid(), p_bike, p_part, (p ->> 'maintenance_type')::vehicles.maintenance_type,
-          p ->> 'description', coalesce((p ->> 'performed_at')::timestamptz, now()),
-          (p ->> 'cost')::numeric, coalesce(p -> 'metadata', '{}'::jsonb));
+          v_desc, coalesce(v_at, now()), v_cost, coalesce(p -> 'metadata', '{}'::jsonb));
   RETURN p_id;
 END
 $$;
@@ -41,3 +89,38 @@ REVOKE ALL ON FUNCTION vehicles.maintenance_create(uuid, uuid, uuid, jsonb)
   FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION vehicles.maintenance_create(uuid, uuid, uuid, jsonb)
   TO authenticated, service_role;
+
+-- performed_at of a request: null (now), or an RFC 3339 timestamp with an offset at most 5
+-- minutes in the future (the clock-skew allowance), as the worker's valid_timestamp checks
+-- it. VS400 'performed_at' otherwise.
+CREATE OR REPLACE FUNCTION vehicles.maintenance_time(p jsonb) RETURNS timestamptz
+LANGUAGE plpgsql STABLE SET search_path = ''
+AS $$
+DECLARE
+  v_at timestamptz;
+BEGIN
+  IF coalesce(jsonb_typeof(p), 'null') = 'null' THEN
+    RETURN NULL;
+  END IF;
+  -- The worker's valid_parse_timestamp: hours to 23, seconds to 59, 1 to 9 decimals, an
+  -- offset of at most 15:59 (what PostgreSQL takes), a calendar date from 1900 on.
+  IF jsonb_typeof(p) = 'string' AND (p #>> '{}') ~ ('^[0-9]{4}-[0-9]{2}-[0-9]{2}'
+       '[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?'
+       '([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$') THEN
+    IF vehicles.gear_is_date(substr(p #>> '{}', 1, 4)::integer, substr(p #>> '{}', 6, 2)::integer,
+                             substr(p #>> '{}', 9, 2)::integer) THEN
+      v_at := (p #>> '{}')::timestamptz;
+    END IF;
+  END IF;
+  IF v_at IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'performed_at',
+      DETAIL = 'must be an RFC 3339 timestamp with an offset';
+  END IF;
+  IF v_at > now() + interval '5 minutes' THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'performed_at',
+      DETAIL = 'must not be in the future';
+  END IF;
+  RETURN v_at;
+END
+$$;
+REVOKE ALL ON FUNCTION vehicles.maintenance_time(jsonb) FROM PUBLIC, anon, authenticated, service_role;

@@ -1,9 +1,14 @@
 -- The kilometrage invariant, for tests and operators (scripts/check-kilometrage), as the
 -- service role only. Every row returned is a violation:
 --   bike:   total = initial + sum of its rides
---   part:   total = initial + sum of its credits
---   credit: each credit is for a ride on a bike the part was on at logged_at, and each
---           such (ride, part) pair has exactly one credit.
+--   part:   total = initial + sum of its credits (a credit detached from its ride, log_id
+--           NULL, still counts: the part rode it before its ride was deleted or its bike went)
+--   pairs:  each (ride, part that was on the ride's bike at logged_at) pair has exactly one
+--           credit or one withheld record (the part had changed owner when the ride was
+--           written: api-notes, Kilometrage), never both, never neither; and each credit or
+--           withheld record is for such a pair, with the ride's distance.
+--   and no part has two open installations.
+-- The id is the bike's or the part's.
 CREATE OR REPLACE FUNCTION vehicles.kilometrage_check()
 RETURNS TABLE (kind text, id uuid, expected numeric, actual numeric)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
@@ -25,12 +30,25 @@ AS $$
       WHERE i.part_id = c.part_id AND i.bike_id = l.bike_id AND i.installed_at <= l.logged_at
         AND (i.removed_at IS NULL OR i.removed_at > l.logged_at))
   UNION ALL
+  SELECT 'withheld_without_installation', w.part_id, w.distance, NULL
+    FROM vehicles.kilometrage_withheld w JOIN vehicles.kilometrage_log l ON l.id = w.log_id
+   WHERE w.distance <> l.distance OR NOT EXISTS (
+     SELECT 1 FROM vehicles.part_installation i
+      WHERE i.part_id = w.part_id AND i.bike_id = l.bike_id AND i.installed_at <= l.logged_at
+        AND (i.removed_at IS NULL OR i.removed_at > l.logged_at))
+  UNION ALL
+  SELECT 'ride_credited_and_withheld', w.part_id, w.distance, c.distance
+    FROM vehicles.kilometrage_withheld w
+    JOIN vehicles.kilometrage_credit c ON c.log_id = w.log_id AND c.part_id = w.part_id
+  UNION ALL
   SELECT 'installation_ride_without_credit', i.part_id, l.distance, NULL
     FROM vehicles.part_installation i JOIN vehicles.kilometrage_log l
       ON l.bike_id = i.bike_id AND i.installed_at <= l.logged_at
      AND (i.removed_at IS NULL OR i.removed_at > l.logged_at)
    WHERE NOT EXISTS (SELECT 1 FROM vehicles.kilometrage_credit c
                       WHERE c.log_id = l.id AND c.part_id = i.part_id)
+     AND NOT EXISTS (SELECT 1 FROM vehicles.kilometrage_withheld w
+                      WHERE w.log_id = l.id AND w.part_id = i.part_id)
   UNION ALL
   SELECT 'open_installations', i.part_id, 1, count(*)
     FROM vehicles.part_installation i WHERE i.removed_at IS NULL

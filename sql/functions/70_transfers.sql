@@ -25,11 +25,28 @@ END
 $$;
 REVOKE ALL ON FUNCTION vehicles.recipient_find(text) FROM PUBLIC, anon, authenticated, service_role;
 
+-- The notes of a transfer, checked as the worker checks them (api-notes: at most 2000
+-- characters): VS400 naming the field. Internal.
+CREATE OR REPLACE FUNCTION vehicles.transfer_notes_check(p_notes text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = ''
+AS $$
+BEGIN
+  IF char_length(p_notes) > 2000 THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'notes',
+      DETAIL = 'must be at most 2000 characters';
+  END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION vehicles.transfer_notes_check(text)
+  FROM PUBLIC, anon, authenticated, service_role;
+
 -- A bike moves with every part installed on it, in one transaction, with the bike and those
 -- parts locked (bike first, then parts by id: the global order), so nothing can be
 -- installed, removed or logged halfway. Security definer: the rows change owner, which the
 -- caller's own RLS policy (WITH CHECK user_id = caller) rightly forbids; ownership is
--- checked explicitly, before and after taking the locks.
+-- checked explicitly, before and after taking the locks. The bike and its parts move with
+-- their kilometrage as it stands: from now on only the new owner's writes reach them
+-- (api-notes, Kilometrage; vehicles.ride_credit).
 CREATE OR REPLACE FUNCTION vehicles.bike_transfer(p_bike uuid, p_email text, p_notes text)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
@@ -41,6 +58,7 @@ DECLARE
   v_at timestamptz := now();
 BEGIN
   PERFORM vehicles.gear_assert('bike', p_bike);
+  PERFORM vehicles.transfer_notes_check(p_notes);
   v_to := vehicles.recipient_find(p_email);
   PERFORM vehicles.gear_lock('bike', p_bike);
   SELECT coalesce(array_agg(p.id ORDER BY p.id), '{}') INTO v_parts
@@ -48,10 +66,12 @@ BEGIN
             JOIN vehicles.part_installation i ON i.part_id = p.id AND i.removed_at IS NULL
            WHERE i.bike_id = p_bike ORDER BY p.id FOR UPDATE OF p) p;
 
-  UPDATE vehicles.user_part SET user_id = v_to, updated_at = v_at WHERE id = ANY (v_parts);
-  UPDATE vehicles.user_bike SET user_id = v_to, updated_at = v_at WHERE id = p_bike;
+  -- First the bike stops being the sender's active bike: the active bike's foreign key is
+  -- on (active_bike_id, user_id), which a bike of another owner would break.
   UPDATE public.user_settings SET active_bike_id = NULL, updated_at = v_at
    WHERE user_id = v_me AND active_bike_id = p_bike;
+  UPDATE vehicles.user_part SET user_id = v_to, updated_at = v_at WHERE id = ANY (v_parts);
+  UPDATE vehicles.user_bike SET user_id = v_to, updated_at = v_at WHERE id = p_bike;
 
   INSERT INTO vehicles.ownership_history (entity_type, entity_id, previous_owner_id,
                                           new_owner_id, transferred_at, notes)
@@ -69,7 +89,8 @@ REVOKE ALL ON FUNCTION vehicles.bike_transfer(uuid, text, text)
 GRANT EXECUTE ON FUNCTION vehicles.bike_transfer(uuid, text, text) TO authenticated;
 
 -- A part changes owner alone: if it is installed, it is removed first (installation
--- closed at the transfer time), as vehicles.part_remove does it.
+-- closed at the transfer time), as vehicles.part_remove does it. It moves with its
+-- kilometrage as it stands: rides its old bikes' owners log later no longer reach it.
 CREATE OR REPLACE FUNCTION vehicles.part_transfer(p_part uuid, p_email text, p_notes text)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
@@ -81,6 +102,7 @@ DECLARE
   v_at timestamptz;
 BEGIN
   PERFORM vehicles.gear_assert('part', p_part);
+  PERFORM vehicles.transfer_notes_check(p_notes);
   v_to := vehicles.recipient_find(p_email);
   SELECT bike_id INTO v_bike FROM vehicles.part_installation
    WHERE part_id = p_part AND removed_at IS NULL;

@@ -2,29 +2,36 @@
 -- beside each function. Every object is named: a bulk grant (ON ALL ... IN SCHEMA),
 -- re-applied, would also reach whatever a later migration adds for the service alone.
 -- Revoke-then-grant, in the migration's one transaction, so the file is the whole truth.
--- anon gets nothing here.
+--
+-- anon gets nothing. authenticated gets SELECT only, so its reads stay under RLS
+-- (20_policies.sql) and it changes data only through the service's security-definer
+-- functions, which check every rule of their write: nobody with SQL access as a user (a
+-- schema exposed through PostgREST, a service that forgets a check) can rewrite a total,
+-- insert a ride or a credit, or touch another user's rows. kilometrage_withheld names other
+-- users' rides: the service role only.
 
 REVOKE ALL ON SCHEMA vehicles FROM PUBLIC, anon;
 GRANT USAGE ON SCHEMA vehicles TO authenticated, service_role;
 
 REVOKE ALL ON TABLE vehicles.user_bike, vehicles.user_part, vehicles.part_installation,
-  vehicles.kilometrage_log, vehicles.kilometrage_credit, vehicles.maintenance_record,
-  vehicles.ownership_history, vehicles.idempotency_key, vehicles.bike_v, vehicles.part_v
-  FROM PUBLIC, anon, authenticated, service_role;
-GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE vehicles.user_bike, vehicles.user_part,
-  vehicles.part_installation, vehicles.kilometrage_log, vehicles.kilometrage_credit,
+  vehicles.kilometrage_log, vehicles.kilometrage_credit, vehicles.kilometrage_withheld,
   vehicles.maintenance_record, vehicles.ownership_history, vehicles.idempotency_key,
   vehicles.bike_v, vehicles.part_v
-  TO authenticated;
-GRANT ALL ON TABLE vehicles.user_bike, vehicles.user_part, vehicles.part_installation,
+  FROM PUBLIC, anon, authenticated, service_role;
+GRANT SELECT ON TABLE vehicles.user_bike, vehicles.user_part, vehicles.part_installation,
   vehicles.kilometrage_log, vehicles.kilometrage_credit, vehicles.maintenance_record,
   vehicles.ownership_history, vehicles.idempotency_key, vehicles.bike_v, vehicles.part_v
+  TO authenticated;
+GRANT ALL ON TABLE vehicles.user_bike, vehicles.user_part, vehicles.part_installation,
+  vehicles.kilometrage_log, vehicles.kilometrage_credit, vehicles.kilometrage_withheld,
+  vehicles.maintenance_record, vehicles.ownership_history, vehicles.idempotency_key,
+  vehicles.bike_v, vehicles.part_v
   TO service_role;
 
+-- Credits are inserted by the functions (as their owner): no user needs the sequence.
 REVOKE ALL ON SEQUENCE vehicles.kilometrage_credit_id_seq
   FROM PUBLIC, anon, authenticated, service_role;
-GRANT USAGE ON SEQUENCE vehicles.kilometrage_credit_id_seq TO authenticated, service_role;
+GRANT USAGE ON SEQUENCE vehicles.kilometrage_credit_id_seq TO service_role;
 
--- public.user_settings is the platform's table: add our grants, revoke nobody's.
-GRANT SELECT, INSERT, UPDATE ON public.user_settings TO authenticated;
-GRANT ALL ON public.user_settings TO service_role;
+-- public.user_settings is the platform's table: no grant of ours, and none taken away
+-- (010_user_settings_platform.sql took back, once, what older releases had granted).

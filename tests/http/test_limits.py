@@ -114,9 +114,11 @@ def test_every_accepted_form_counts_in_the_users_one_bucket(make_user):
     rs, secs = _fire(src, reqs)
     assert set(_statuses(rs)) <= {400, 429}, _statuses(rs)
     passed = [r for r in rs if r.status_code == 400]
-    early = [i for i, r in enumerate(rs[:WRITE_BURST]) if r.status_code == 429]
-    assert not early, (f"429 within the user's burst of {WRITE_BURST} at requests {early[:5]} "
-                       f"({[reqs[i][2]['Authorization'].split(' ')[0] for i in early[:5]]})")
+    # Eight at a time, requests arrive out of index order: count, do not look at positions.
+    # The whole burst passes (none fell into a per-address bucket of burst 20)...
+    assert len(passed) >= WRITE_BURST, \
+        f"only {len(passed)} of {n} passed: some forms were not counted as the user's"
+    # ...and no more than one bucket's worth.
     assert len(passed) <= _limit(WRITE_BURST, WRITE_RATE, secs), \
         f"{len(passed)} of {n} passed: the forms are not one bucket"
 

@@ -44,11 +44,17 @@ GRANTEES = {
     "metadata_max_bytes": BOTH, "metadata_merge": BOTH, "gear_assert": BOTH, "gear_update": BOTH,
     "gear_check": set(), "gear_lock": BOTH, "gear_create": BOTH,
     "bike_delete": BOTH, "bike_set_active": BOTH, "bike_deactivate": BOTH,
-    "installation_lock": BOTH, "part_delete": BOTH, "part_install": BOTH, "part_remove": BOTH,
-    "ride_credit": BOTH, "ride_log": BOTH, "ride_delete": BOTH,
+    "installation_lock": set(), "installation_time_check": set(),
+    "part_delete": BOTH, "part_install": BOTH, "part_remove": BOTH,
+    "ride_credit": set(), "ride_uncredit": set(), "ride_validate": set(),
+    "ride_log": BOTH, "ride_delete": BOTH,
     "idempotency_sweep": {"service_role"}, "maintenance_km_since": BOTH,
     "maintenance_create": BOTH, "kilometrage_check": {"service_role"},
-    "recipient_find": set(), "bike_transfer": {"authenticated"}, "part_transfer": {"authenticated"},
+    "recipient_find": set(), "transfer_notes_check": set(),
+    "bike_transfer": {"authenticated"}, "part_transfer": {"authenticated"},
+    "account_cascade": set(),
+    "bike_active_id": BOTH, "gear_validate": set(), "gear_field": set(), "gear_is_date": set(),
+    "maintenance_time": set(), "metadata_check": set(),
     "summary_get": {"service_role"},
 }
 
@@ -395,7 +401,9 @@ def sql_calls():
     out = set()
     for f in (SQL_DIR / "functions").glob("*.sql"):
         text = re.sub(r"--[^\n]*", "", f.read_text())
-        out |= referenced_names(re.sub(r"\bFUNCTION\s+vehicles\.", "FUNCTION ", text, flags=re.I))
+        # A trigger's EXECUTE FUNCTION vehicles.x() is a use of x, not its definition.
+        out |= referenced_names(re.sub(r"(?<!EXECUTE )\bFUNCTION\s+vehicles\.", "FUNCTION ", text,
+                                       flags=re.I))
     return out
 
 

@@ -54,6 +54,7 @@ static void ck_refused(const struct kv *table, const char *names, const char *se
 	ck_assert_ptr_null(cfg.jwt_secret);
 	ck_assert_ptr_null(cfg.jwks);
 	ck_assert_ptr_null(cfg.database_url);
+	ck_assert_int_eq(cfg.workers, 0);
 }
 
 static void ck_loads(const struct kv *table, struct config *cfg)
@@ -252,12 +253,60 @@ START_TEST(test_why_may_be_null)
 }
 END_TEST
 
+/* ---- WORKERS (the prefork master's pool) ---- */
+
+START_TEST(test_workers_default_and_values)
+{
+	struct config cfg;
+
+	ck_loads(NO_ENV, &cfg);
+	ck_assert_int_eq(cfg.workers, CONFIG_WORKERS_DEFAULT);
+	ck_loads(ENV({"WORKERS", ""}), &cfg);
+	ck_assert_int_eq(cfg.workers, CONFIG_WORKERS_DEFAULT);
+	ck_loads(ENV({"WORKERS", "1"}), &cfg);
+	ck_assert_int_eq(cfg.workers, 1);
+	ck_loads(ENV({"WORKERS", "256"}), &cfg);
+	ck_assert_int_eq(cfg.workers, 256);
+	ck_loads(ENV({"WORKERS", "012"}), &cfg);
+	ck_assert_int_eq(cfg.workers, 12);
+}
+END_TEST
+
+START_TEST(test_workers_refused)
+{
+	static const char *const bad[] = {"0", "257", "-1", "+4", "4x", "x", "0x10", "4.0",
+					  "99999999999999999999", "4 4"};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_refused(ENV({"WORKERS", bad[i]}), "WORKERS", NULL);
+}
+END_TEST
+
+START_TEST(test_parse_workers_blanks)
+{
+	int n = -1;
+
+	/* What `echo 8 >WORKERS_FILE` writes. */
+	ck_assert_int_eq(config_parse_workers("8\n", &n), ERR_OK);
+	ck_assert_int_eq(n, 8);
+	ck_assert_int_eq(config_parse_workers(" \t16 \n", &n), ERR_OK);
+	ck_assert_int_eq(n, 16);
+	n = -1;
+	ck_assert_int_eq(config_parse_workers("", &n), ERR_VALIDATION);
+	ck_assert_int_eq(config_parse_workers("\n", &n), ERR_VALIDATION);
+	ck_assert_int_eq(config_parse_workers("8\n9\n", &n), ERR_VALIDATION);
+	ck_assert_int_eq(config_parse_workers(NULL, &n), ERR_VALIDATION);
+	ck_assert_int_eq(n, -1);
+}
+END_TEST
+
 Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
 	TCase *env = tcase_create("vehicle_env");
 	TCase *dev = tcase_create("development");
 	TCase *prod = tcase_create("production");
+	TCase *workers = tcase_create("workers");
 
 	tcase_add_test(env, test_env_unset_is_development);
 	tcase_add_test(env, test_env_names);
@@ -280,5 +329,10 @@ Suite *config_suite(void)
 	tcase_add_test(prod, test_prod_secret_31_refused);
 	tcase_add_test(prod, test_prod_jwks_only_ok);
 	suite_add_tcase(s, prod);
+
+	tcase_add_test(workers, test_workers_default_and_values);
+	tcase_add_test(workers, test_workers_refused);
+	tcase_add_test(workers, test_parse_workers_blanks);
+	suite_add_tcase(s, workers);
 	return s;
 }

@@ -15,6 +15,7 @@ Suite *db_json_suite(void);
 Suite *cursor_suite(void);
 Suite *idem_suite(void);
 Suite *config_suite(void);
+Suite *master_suite(void);
 
 int main(void)
 {
@@ -31,6 +32,7 @@ int main(void)
 	srunner_add_suite(sr, cursor_suite());
 	srunner_add_suite(sr, idem_suite());
 	srunner_add_suite(sr, config_suite());
+	srunner_add_suite(sr, master_suite());
 	/* Fork mode is left to CK_FORK (the default: fork, so one crash fails one test). */
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
