@@ -50,8 +50,9 @@ enum router_result { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_NOT_ALLOWED };
 /*
  * Finds the route for method and path. Among patterns that match the path, the most
  * specific wins (a literal segment beats a parameter, earlier segments first), so
- * "/api/bikes/active" is not read as an id. On ROUTER_NOT_ALLOWED, allow gets the
- * comma-separated methods of that pattern.
+ * "/api/bikes/active" is not read as an id. HEAD finds the GET route of a path (the
+ * caller sends the answer without its body). On ROUTER_NOT_ALLOWED, allow gets the
+ * comma-separated methods of that pattern, HEAD listed after GET.
  */
 enum router_result router_lookup(const struct router_route *table, size_t n, const char *method,
 				 const char *path, const struct router_route **out,

@@ -11,7 +11,8 @@
 #define RULES_NOTES_MAX 2000       /* ride and transfer notes */
 #define RULES_DESCRIPTION_MAX 2000 /* maintenance description: 1..2000 */
 #define RULES_EMAIL_MAX 254
-#define RULES_METADATA_MAX 16384   /* bytes of a metadata object's JSON text */
+#define RULES_METADATA_MAX 16384   /* bytes of metadata as stored (octet_length(metadata::text)),
+				    * held by the database's metadata_check trigger */
 #define RULES_INITIAL_KM_MAX 1000000
 #define RULES_DISTANCE_KM_MAX 100000
 #define RULES_COST_MAX 1e9

@@ -6,6 +6,7 @@
 #define VS_VALID_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 #include <json-c/json.h>
 
@@ -55,7 +56,10 @@ enum valid_result valid_date(struct valid *v, json_object *body, const char *fie
 /* RFC 3339 with an offset, at most 5 minutes after now; *epoch gets its time. */
 enum valid_result valid_timestamp(struct valid *v, json_object *body, const char *field, time_t now,
 				  int flags, const char **out, double *epoch);
-/* A JSON object whose text is at most max_bytes. */
+/* A JSON object whose compact text is at most max_bytes (VALID_ANY_SIZE: any). Metadata is not
+ * measured here: jsonb's text, which the limit is about, can be longer (", " and ": ") or
+ * shorter (1.0e1 is 10) than json-c's, so the database checks it (10_metadata.sql). */
+#define VALID_ANY_SIZE SIZE_MAX
 enum valid_result valid_object(struct valid *v, json_object *body, const char *field,
 			       size_t max_bytes, int flags, json_object **out);
 /* "unit": "km" | "mi", default km. */

@@ -165,4 +165,21 @@ async function route(r) {
     r.internalRedirect('@api');
 }
 
-export default {route};
+/*
+ * The 503 of a pool that is full (nginx.conf.in: the upstream's max_conns, or the FastCGI
+ * socket's queue; error_page 502), answered after $vs_shed_ms (QUEUE_WAIT_MS) instead of at
+ * once: a refusal that costs nothing invites a client in a loop to ask again at once, and a
+ * flood of instant 503s would take the CPU the workers need to drain the queue. A waiting
+ * connection costs a connection slot and no worker.
+ */
+function shed(r) {
+    const ms = parseInt(r.variables.vs_shed_ms, 10) || 0;
+    const body = '{"error":"unavailable","message":"Service temporarily unavailable"}\n';
+    if (ms <= 0) {
+        r.return(503, body);
+        return;
+    }
+    setTimeout(function () { r.return(503, body); }, ms);
+}
+
+export default {route, shed};

@@ -1,7 +1,5 @@
 /* Body parsing: json-c's strict tokener, a depth limit against stack abuse, UTF-8 checked. */
 #include <ctype.h>
-#include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -53,14 +51,19 @@ int body_utf8_valid(const char *buf, size_t len)
 
 /*
  * An RFC 8259 syntax check run before json-c builds the object: json-c's strict mode still
- * takes NaN, Infinity, single quotes, "1." and raw control characters inside strings, and it
- * keeps the last of duplicate keys silently. A client sending any of those has a bug we
- * should tell it about. Duplicate keys compare by their raw (escaped) bytes.
+ * takes NaN, Infinity, single quotes, "1." and raw control characters inside strings. It also
+ * refuses numbers that would not come back as sent (BODY_NUMBER_DIGITS_MAX, body.h). Every
+ * step is linear in the body: duplicate keys are found afterwards, by counting what json-c's
+ * hash table kept (body_count_keys), which also catches one key spelled two ways.
  */
 struct body_scan {
 	const char *p, *end;
-	const char *why; /* set on the first error */
-	size_t keys;     /* keys seen in all objects: json-c must end up with as many */
+	const char *why;          /* set on the first error */
+	size_t keys;              /* keys seen in all objects: json-c must end up with as many */
+	const char *member;       /* the top-level member being scanned (its raw key), or NULL */
+	size_t member_len;
+	const char *field;        /* that member, when the first error was a number inside it */
+	size_t field_len;
 };
 
 static int body_value(struct body_scan *s, int depth);
@@ -78,7 +81,50 @@ static int body_fail(struct body_scan *s, const char *why)
 	return -1;
 }
 
+/* A refused number: the problem is also the member's it sits in (body_parse_field). */
+static int body_fail_number(struct body_scan *s, const char *why)
+{
+	if (s->why == NULL) {
+		s->field = s->member;
+		s->field_len = s->member_len;
+	}
+	return body_fail(s, why);
+}
+
 /* At the opening quote; leaves p after the closing one. */
+/* The value of the four hex digits at p (which must be there), or -1. */
+static long body_hex4(const char *p)
+{
+	long v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		if (!isxdigit((unsigned char)p[i]))
+			return -1;
+		v = v * 16 + (isdigit((unsigned char)p[i]) ? p[i] - '0' : (tolower((unsigned char)p[i]) - 'a' + 10));
+	}
+	return v;
+}
+
+/* s->p at the 'u' of \uXXXX: steps over it (and over the low half of a surrogate pair).
+ * A lone surrogate is refused: json-c would store U+FFFD instead, jsonb refuses it. */
+static int body_unicode_escape(struct body_scan *s)
+{
+	long v = s->end - s->p >= 5 ? body_hex4(s->p + 1) : -1;
+
+	if (v < 0)
+		return body_fail(s, "body is not valid JSON");
+	s->p += 4;
+	if (v >= 0xDC00 && v <= 0xDFFF)
+		return body_fail(s, "body has a lone UTF-16 surrogate escape");
+	if (v < 0xD800 || v > 0xDBFF)
+		return 0;
+	if (s->end - s->p < 7 || s->p[1] != '\\' || s->p[2] != 'u' ||
+	    (v = body_hex4(s->p + 3)) < 0xDC00 || v > 0xDFFF)
+		return body_fail(s, "body has a lone UTF-16 surrogate escape");
+	s->p += 6;
+	return 0;
+}
+
 static int body_string(struct body_scan *s)
 {
 	for (s->p++; s->p < s->end; s->p++) {
@@ -94,11 +140,8 @@ static int body_string(struct body_scan *s)
 		if (++s->p >= s->end)
 			break;
 		if (*s->p == 'u') {
-			if (s->end - s->p < 5 || !isxdigit((unsigned char)s->p[1]) ||
-			    !isxdigit((unsigned char)s->p[2]) || !isxdigit((unsigned char)s->p[3]) ||
-			    !isxdigit((unsigned char)s->p[4]))
-				break;
-			s->p += 4;
+			if (body_unicode_escape(s) != 0)
+				return -1;
 		} else if (*s->p == '\0' || !strchr("\"\\/bfnrt", *s->p)) {
 			break;
 		}
@@ -106,78 +149,120 @@ static int body_string(struct body_scan *s)
 	return body_fail(s, "body is not valid JSON");
 }
 
-static int body_digits(struct body_scan *s)
+/* Reads a run of digits; *n gets its length. */
+static int body_digits(struct body_scan *s, size_t *n)
 {
 	const char *start = s->p;
 
 	while (s->p < s->end && isdigit((unsigned char)*s->p))
 		s->p++;
+	*n = (size_t)(s->p - start);
 	return s->p > start ? 0 : body_fail(s, "body is not valid JSON");
 }
 
 /*
- * Numbers PostgreSQL or json-c cannot keep as written are refused rather than changed:
- * json-c clamps integers beyond 64 bits, and jsonb refuses huge exponents.
+ * A JSON number as PostgreSQL's numeric (what jsonb stores) writes it out: the digits
+ * int.frac shifted by the exponent; the integer part without leading zeros, the fraction
+ * with as many digits as were written after the point less the exponent (1.50e-3 is
+ * 0.00150, 1.5e2 is 150, 0e-5 is 0.00000).
  */
+struct body_num {
+	int neg;
+	const char *digits; /* int digits then frac digits, with the '.' between them */
+	size_t nint, nfrac;
+	long exp;
+};
+
+/* The k-th digit of int.frac (the point skipped). */
+static char body_num_digit(const struct body_num *n, size_t k)
+{
+	return k < n->nint ? n->digits[k] : n->digits[k + 1];
+}
+
+/* Digits of the written-out integer part (0 for "0"); *frac: of its fraction. */
+static long body_num_shape(const struct body_num *n, long *frac)
+{
+	long total = (long)(n->nint + n->nfrac), point = (long)n->nint + n->exp, first = 0;
+
+	while (first < total && body_num_digit(n, (size_t)first) == '0')
+		first++;
+	*frac = (long)n->nfrac - n->exp > 0 ? (long)n->nfrac - n->exp : 0;
+	return first < total && first < point ? point - first : 0;
+}
+
+/* 1 when the written-out integer (no fraction) is outside json-c's int64/uint64. */
+static int body_num_int_out_of_range(const struct body_num *n, long int_digits)
+{
+	const char *limit = n->neg ? "9223372036854775808" : "18446744073709551615";
+	long llen = (long)strlen(limit), total = (long)(n->nint + n->nfrac);
+	long first = (long)n->nint + n->exp - int_digits;
+
+	if (int_digits != llen)
+		return int_digits > llen;
+	for (long k = 0; k < llen; k++) {
+		char d = first + k < total ? body_num_digit(n, (size_t)(first + k)) : '0';
+		if (d != limit[k])
+			return d > limit[k];
+	}
+	return 0;
+}
+
+/* Numbers PostgreSQL or json-c would not give back as written are refused, not changed. */
+static int body_number_check(struct body_scan *s, const struct body_num *n)
+{
+	long frac, int_digits = body_num_shape(n, &frac);
+
+	if ((int_digits > 0 ? int_digits : 1) + frac > BODY_NUMBER_DIGITS_MAX)
+		return body_fail_number(s, "body has a number of more than "
+					   BODY_TEXT(BODY_NUMBER_DIGITS_MAX) " digits written out");
+	/* An integer jsonb prints is read back by json-c, which clamps it beyond 64 bits. */
+	if (frac == 0 && body_num_int_out_of_range(n, int_digits))
+		return body_fail_number(s, "body has a number out of range");
+	return 0;
+}
+
 static int body_number(struct body_scan *s)
 {
-	const char *start = s->p;
-	int plain = 1;
+	struct body_num n = {0, NULL, 0, 0, 0};
 
-	if (*s->p == '-')
+	if (*s->p == '-') {
+		n.neg = 1;
 		s->p++;
-	if (s->p < s->end && *s->p == '0')
+	}
+	n.digits = s->p;
+	if (s->p < s->end && *s->p == '0') {
 		s->p++;
-	else if (body_digits(s) != 0)
+		n.nint = 1;
+	} else if (body_digits(s, &n.nint) != 0) {
 		return -1;
+	}
 	if (s->p < s->end && *s->p == '.') {
 		s->p++;
-		plain = 0;
-		if (body_digits(s) != 0)
+		if (body_digits(s, &n.nfrac) != 0)
 			return -1;
 	}
 	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+		int neg = 0;
+		size_t len;
 		const char *digits;
+
 		s->p++;
-		plain = 0;
 		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
-			s->p++;
+			neg = *s->p++ == '-';
 		digits = s->p;
-		if (body_digits(s) != 0)
+		if (body_digits(s, &len) != 0)
 			return -1;
-		if (s->p - digits > 4)
-			return body_fail(s, "body has a number out of range");
+		/* jsonb refuses huge exponents; four digits also keep the sums above small. */
+		if (len > 4)
+			return body_fail_number(s, "body has a number out of range");
+		/* Not strtol: it would read past the body's end when the exponent ends it. */
+		n.exp = 0;
+		for (size_t k = 0; k < len; k++)
+			n.exp = n.exp * 10 + (digits[k] - '0');
+		if (neg)
+			n.exp = -n.exp;
 	}
-	if (!plain) {
-		/* jsonb prints 1e20 as 100000000000000000000, which json-c would then clamp on the
-		 * way back out: keep non-integer notation below the 64-bit integer range. */
-		char buf[512];
-		size_t n = (size_t)(s->p - start);
-
-		if (n >= sizeof(buf))
-			return body_fail(s, "body has a number out of range");
-		memcpy(buf, start, n);
-		buf[n] = '\0';
-		if (fabs(strtod(buf, NULL)) >= 1e19)
-			return body_fail(s, "body has a number out of range");
-	} else {
-		char buf[32];
-		size_t n = (size_t)(s->p - start);
-		char *end;
-
-		if (n >= sizeof(buf))
-			return body_fail(s, "body has a number out of range");
-		memcpy(buf, start, n);
-		buf[n] = '\0';
-		errno = 0;
-		if (buf[0] == '-')
-			(void)strtoll(buf, &end, 10);
-		else
-			(void)strtoull(buf, &end, 10);
-		if (errno == ERANGE)
-			return body_fail(s, "body has a number out of range");
-	}
-	return 0;
+	return body_number_check(s, &n);
 }
 
 static int body_literal(struct body_scan *s, const char *lit)
@@ -190,40 +275,8 @@ static int body_literal(struct body_scan *s, const char *lit)
 	return 0;
 }
 
-struct body_key {
-	const char *start;
-	size_t len;
-};
-
-/* The keys of one object so far, to find duplicates. */
-struct body_keys {
-	struct body_key *v;
-	size_t n, cap;
-};
-
-/* Records a key of the current object; -1 when it repeats one (raw bytes compared). */
-static int body_key_add(struct body_scan *s, struct body_keys *ks, const char *start, size_t len)
-{
-	struct body_key *grown;
-
-	for (size_t k = 0; k < ks->n; k++)
-		if (ks->v[k].len == len && memcmp(ks->v[k].start, start, len) == 0)
-			return body_fail(s, "body has a duplicate key");
-	if (ks->n == ks->cap) {
-		size_t cap = ks->cap ? ks->cap * 2 : 8;
-
-		if ((grown = realloc(ks->v, cap * sizeof(*grown))) == NULL)
-			return body_fail(s, "body too complex");
-		ks->v = grown;
-		ks->cap = cap;
-	}
-	ks->v[ks->n++] = (struct body_key){start, len};
-	s->keys++;
-	return 0;
-}
-
 /* One "key": value member of an object. */
-static int body_member(struct body_scan *s, struct body_keys *ks, int depth)
+static int body_member(struct body_scan *s, int depth)
 {
 	const char *start;
 
@@ -231,8 +284,13 @@ static int body_member(struct body_scan *s, struct body_keys *ks, int depth)
 	if (s->p >= s->end || *s->p != '"')
 		return body_fail(s, "body is not valid JSON");
 	start = s->p + 1;
-	if (body_string(s) != 0 || body_key_add(s, ks, start, (size_t)(s->p - 1 - start)) != 0)
+	if (body_string(s) != 0)
 		return -1;
+	s->keys++;
+	if (depth == 0) {
+		s->member = start;
+		s->member_len = (size_t)(s->p - 1 - start);
+	}
 	body_ws(s);
 	if (s->p >= s->end || *s->p != ':')
 		return body_fail(s, "body is not valid JSON");
@@ -242,9 +300,6 @@ static int body_member(struct body_scan *s, struct body_keys *ks, int depth)
 
 static int body_object(struct body_scan *s, int depth)
 {
-	struct body_keys ks = {NULL, 0, 0};
-	int rc = -1;
-
 	s->p++; /* '{' */
 	body_ws(s);
 	if (s->p < s->end && *s->p == '}') {
@@ -252,8 +307,8 @@ static int body_object(struct body_scan *s, int depth)
 		return 0;
 	}
 	for (;;) {
-		if (body_member(s, &ks, depth) != 0)
-			goto out;
+		if (body_member(s, depth) != 0)
+			return -1;
 		body_ws(s);
 		if (s->p >= s->end || *s->p != ',')
 			break;
@@ -261,13 +316,9 @@ static int body_object(struct body_scan *s, int depth)
 	}
 	if (s->p < s->end && *s->p == '}') {
 		s->p++;
-		rc = 0;
-	} else {
-		body_fail(s, "body is not valid JSON");
+		return 0;
 	}
-out:
-	free(ks.v);
-	return rc;
+	return body_fail(s, "body is not valid JSON");
 }
 
 static int body_array(struct body_scan *s, int depth)
@@ -322,10 +373,24 @@ static int body_value(struct body_scan *s, int depth)
 	}
 }
 
-/* ERR_OK when buf is one syntactically valid JSON text (*keys: its object keys). */
-static err_t body_syntax(const char *buf, size_t len, size_t *keys, const char **why)
+/* The name of the member a refused number sits in, when it is plain text and fits. */
+static void body_field(const struct body_scan *s, char *field, size_t size)
 {
-	struct body_scan s = {buf, buf + len, NULL, 0};
+	if (field == NULL || size == 0)
+		return;
+	field[0] = '\0';
+	if (s->field == NULL || s->field_len == 0 || s->field_len >= size ||
+	    memchr(s->field, '\\', s->field_len) != NULL)
+		return;
+	memcpy(field, s->field, s->field_len);
+	field[s->field_len] = '\0';
+}
+
+/* ERR_OK when buf is one syntactically valid JSON text (*keys: its object keys). */
+static err_t body_syntax(const char *buf, size_t len, size_t *keys, const char **why, char *field,
+			 size_t field_size)
+{
+	struct body_scan s = {buf, buf + len, NULL, 0, NULL, 0, NULL, 0};
 
 	if (body_value(&s, 0) == 0) {
 		body_ws(&s);
@@ -336,10 +401,15 @@ static err_t body_syntax(const char *buf, size_t len, size_t *keys, const char *
 		body_fail(&s, "body is not valid JSON");
 	}
 	*why = s.why;
+	body_field(&s, field, field_size);
+	/* Said of the member: "has a number ...", not "body has a number ...". */
+	if (field && field_size && field[0] != '\0' && strncmp(s.why, "body ", 5) == 0)
+		*why = s.why + 5;
 	return ERR_VALIDATION;
 }
 
-/* Keys json-c kept; fewer than were sent means two spelled one key differently ("n\u0061me"). */
+/* Keys json-c kept (in its hash table: linear); fewer than were sent means a duplicate, raw
+ * or spelled two ways ("name", "n\u0061me"). */
 static size_t body_count_keys(json_object *o)
 {
 	size_t n = 0;
@@ -415,12 +485,20 @@ out:
 
 err_t body_parse(const char *buf, size_t len, int allow_empty, json_object **out, const char **why)
 {
+	return body_parse_field(buf, len, allow_empty, out, why, NULL, 0);
+}
+
+err_t body_parse_field(const char *buf, size_t len, int allow_empty, json_object **out,
+		       const char **why, char *field, size_t field_size)
+{
 	size_t keys = 0, i;
 	json_object *obj = NULL;
 	err_t rc = ERR_VALIDATION;
 
 	*out = NULL;
 	*why = "body must be a JSON object";
+	if (field && field_size)
+		field[0] = '\0';
 	for (i = 0; i < len && isspace((unsigned char)buf[i]); i++)
 		;
 	if (i == len) {
@@ -430,7 +508,7 @@ err_t body_parse(const char *buf, size_t len, int allow_empty, json_object **out
 	}
 	rc = body_check_bytes(buf, len, why);
 	if (rc == ERR_OK)
-		rc = body_syntax(buf, len, &keys, why);
+		rc = body_syntax(buf, len, &keys, why, field, field_size);
 	if (rc == ERR_OK)
 		rc = body_tokenize(buf, len, &obj, why);
 	if (rc != ERR_OK)

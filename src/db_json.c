@@ -68,19 +68,122 @@ static void db_json_put(json_object *o, const char *name, json_object *j)
 	json_object_object_add(sub, dot + 1, j);
 }
 
+/*
+ * json-c reads an integer beyond 64 bits as INT64_MIN/UINT64_MAX (jsonb stores -9.5e18 as
+ * -9500000000000000000, and a legacy row may hold any number). Such an integer is read as a
+ * double that keeps its text, which json-c then writes out verbatim: it comes back as sent.
+ */
+static int db_json_big_int(const char *p, size_t n)
+{
+	const char *limit = "18446744073709551615";
+
+	if (n > 0 && *p == '-') {
+		p++;
+		n--;
+		limit = "9223372036854775808";
+	}
+	if (n == 0 || strspn(p, "0123456789") < n)
+		return 0; /* not an integer */
+	return n > strlen(limit) || (n == strlen(limit) && strncmp(p, limit, n) > 0);
+}
+
+/* Finds the number tokens of text (outside strings) that are big integers; with out, copies
+ * text there, each of them marked with "e0" (json-c then keeps its text). Returns the count. */
+static size_t db_json_mark(const char *text, char *out)
+{
+	size_t count = 0, o = 0;
+
+	for (const char *p = text; *p;) {
+		size_t n = 1;
+
+		if (*p == '"') {
+			while (p[n] && p[n] != '"')
+				n += p[n] == '\\' && p[n + 1] ? 2 : 1;
+			n += p[n] == '"';
+		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			n = strspn(p, "0123456789+-.eE");
+		}
+		if (out)
+			memcpy(out + o, p, n);
+		o += n;
+		if (n > 1 && p[0] != '"' && db_json_big_int(p, n)) {
+			count++;
+			if (out)
+				memcpy(out + o, "e0", 2);
+			o += 2;
+		}
+		p += n;
+	}
+	if (out)
+		out[o] = '\0';
+	return count;
+}
+
+/* Takes the "e0" mark off the doubles db_json_mark made, so their text is the stored one. */
+static json_object *db_json_unmark(json_object *v)
+{
+	const char *t;
+	size_t n;
+
+	if (json_object_is_type(v, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			json_object *e = json_object_array_get_idx(v, i), *r = db_json_unmark(e);
+			if (r != e)
+				json_object_array_put_idx(v, i, r);
+		}
+	} else if (json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, key, val)
+		{
+			json_object *r = db_json_unmark(val);
+			if (r != val)
+				json_object_object_add(v, key, r); /* replaces val in place */
+		}
+	} else if (json_object_is_type(v, json_type_double)) {
+		t = json_object_to_json_string(v);
+		n = strlen(t);
+		if (n > 2 && strcmp(t + n - 2, "e0") == 0 && db_json_big_int(t, n - 2)) {
+			char *plain = strndup(t, n - 2);
+			json_object *r = NULL;
+
+			if (plain)
+				r = json_object_new_double_s(json_object_get_double(v), plain);
+			free(plain);
+			if (r)
+				return r;
+		}
+	}
+	return v;
+}
+
 json_object *db_json_parse(const char *text)
 {
 	json_tokener *tok = json_tokener_new_ex(BODY_MAX_DEPTH + 32);
 	json_object *o;
+	size_t marks = db_json_mark(text, NULL);
+	char *copy = marks ? malloc(strlen(text) + 2 * marks + 1) : NULL;
 
-	if (tok == NULL)
+	if (tok == NULL || (marks && copy == NULL)) {
+		free(copy);
+		if (tok)
+			json_tokener_free(tok);
 		return NULL;
-	o = json_tokener_parse_ex(tok, text, (int)strlen(text));
+	}
+	if (copy)
+		(void)db_json_mark(text, copy);
+	o = json_tokener_parse_ex(tok, copy ? copy : text, (int)strlen(copy ? copy : text));
 	if (json_tokener_get_error(tok) != json_tokener_success) {
 		json_object_put(o);
 		o = NULL;
 	}
+	if (o && copy) {
+		json_object *r = db_json_unmark(o);
+		if (r != o) {
+			json_object_put(o);
+			o = r;
+		}
+	}
 	json_tokener_free(tok);
+	free(copy);
 	return o;
 }
 

@@ -63,6 +63,7 @@ err_t req_query_bool(struct ctx *c, const char *name, int *out)
 err_t req_body(struct ctx *c, int allow_empty, json_object **out)
 {
 	const char *why = NULL;
+	char field[64] = "";
 	err_t rc;
 
 	*out = NULL;
@@ -74,9 +75,11 @@ err_t req_body(struct ctx *c, int allow_empty, json_object **out)
 		if (i < c->body_len)
 			return ctx_fail(c, ERR_MEDIA_TYPE, NULL, NULL);
 	}
-	rc = body_parse(c->body ? c->body : "", c->body_len, allow_empty, out, &why);
+	/* field: the top-level member holding a refused number, so it is named in details. */
+	rc = body_parse_field(c->body ? c->body : "", c->body_len, allow_empty, out, &why, field,
+			      sizeof(field));
 	if (rc == ERR_VALIDATION)
-		return ctx_fail(c, ERR_VALIDATION, why, NULL);
+		return field[0] ? ctx_fail_field(c, field, why) : ctx_fail(c, ERR_VALIDATION, why, NULL);
 	return rc;
 }
 

@@ -62,6 +62,23 @@ static long router_match(const char *pattern, const char *path, struct router_pa
 	return score;
 }
 
+/* HEAD is served wherever GET is (RFC 9110 9.3.2): a HEAD lookup matches GET routes. */
+static int router_method_is(const char *route_method, const char *method)
+{
+	return strcmp(route_method, method) == 0 ||
+	       (strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0);
+}
+
+/* Appends ", name" (or "name") to allow; a list that would not fit is left as it was. */
+static void router_allow_add(char *allow, size_t allowlen, const char *name)
+{
+	size_t used = strlen(allow);
+	int w = snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", name);
+
+	if (w < 0 || (size_t)w >= allowlen - used)
+		allow[used] = '\0';
+}
+
 enum router_result router_lookup(const struct router_route *table, size_t n, const char *method,
 				 const char *path, const struct router_route **out,
 				 struct router_params *params, char *allow, size_t allowlen)
@@ -85,18 +102,16 @@ enum router_result router_lookup(const struct router_route *table, size_t n, con
 	for (i = 0; i < n; i++) {
 		if (strcmp(table[i].pattern, best_pattern) != 0)
 			continue;
-		if (strcmp(table[i].method, method) == 0) {
+		if (router_method_is(table[i].method, method)) {
 			if (router_match(table[i].pattern, path, params) < 0)
 				return ROUTER_NOT_FOUND;
 			*out = &table[i];
 			return ROUTER_FOUND;
 		}
 		if (allow && allowlen) {
-			size_t used = strlen(allow);
-			int w = snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "",
-					 table[i].method);
-			if (w < 0 || (size_t)w >= allowlen - used)
-				allow[used] = '\0';
+			router_allow_add(allow, allowlen, table[i].method);
+			if (strcmp(table[i].method, "GET") == 0)
+				router_allow_add(allow, allowlen, "HEAD");
 		}
 	}
 	return ROUTER_NOT_ALLOWED;

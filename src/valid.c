@@ -360,8 +360,9 @@ enum valid_result valid_object(struct valid *v, json_object *body, const char *f
 		valid_add(v, field, "must be a JSON object");
 		return VALID_BAD;
 	}
-	if (json_object_to_json_string_length(val, JSON_C_TO_STRING_PLAIN, &len) == NULL ||
-	    len > max_bytes) {
+	if (max_bytes != VALID_ANY_SIZE &&
+	    (json_object_to_json_string_length(val, JSON_C_TO_STRING_PLAIN, &len) == NULL ||
+	     len > max_bytes)) {
 		if (snprintf(msg, sizeof(msg), "must be at most %zu bytes of JSON", max_bytes) < 0)
 			msg[0] = '\0';
 		valid_add(v, field, msg);

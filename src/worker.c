@@ -120,8 +120,42 @@ static void worker_reply(struct ctx *c, FCGX_Request *req, err_t rc)
 	if (rc == ERR_UNAVAILABLE)
 		FCGX_PutS("Retry-After: 2\r\n", req->out);
 	FCGX_PutS("\r\n", req->out);
-	FCGX_PutS(text, req->out);
+	/* HEAD: GET's status and headers, no body (nginx would drop it; no need to send it) */
+	if (strcmp(c->method ? c->method : "", "HEAD") != 0)
+		FCGX_PutS(text, req->out);
 	json_object_put(err);
+}
+
+/* When nginx passes no bound (QUEUE_WAIT_MAX_MS): about a second, the figure. */
+#define WORKER_QUEUE_WAIT_MS 1000L
+
+/*
+ * 1 when the request waited in the FastCGI socket's queue longer than its bound: nginx
+ * passes the time it handed the request on (REQUEST_START, its $msec: "seconds.mmm") and the
+ * bound (QUEUE_WAIT_MAX_MS; 0 turns the check off). Debian's nginx has no upstream queue, so
+ * this is where a saturated pool says 503 instead of letting the queue grow without bound:
+ * the client has likely given up, and the answer costs no database work. A missing or
+ * malformed stamp, or a clock that went back, never refuses anything.
+ */
+static int worker_waited_too_long(const char *start, const char *bound_ms)
+{
+	long bound = WORKER_QUEUE_WAIT_MS, sec, msec = 0;
+	struct timespec now;
+	const char *dot;
+	char secs[24];
+
+	if (bound_ms && *bound_ms && valid_parse_int(bound_ms, 0, 3600000L, &bound) != 0)
+		bound = WORKER_QUEUE_WAIT_MS;
+	if (bound == 0 || start == NULL || (dot = strchr(start, '.')) == NULL ||
+	    (size_t)(dot - start) >= sizeof(secs) || strlen(dot + 1) != 3)
+		return 0;
+	memcpy(secs, start, (size_t)(dot - start));
+	secs[dot - start] = '\0';
+	if (valid_parse_int(secs, 0, 1L << 40, &sec) != 0 ||
+	    valid_parse_int(dot + 1, 0, 999, &msec) != 0 ||
+	    clock_gettime(CLOCK_REALTIME, &now) != 0)
+		return 0;
+	return ((long)now.tv_sec - sec) * 1000L + now.tv_nsec / 1000000L - msec > bound;
 }
 
 static void worker_handle(struct ctx *c, FCGX_Request *req)
@@ -147,6 +181,11 @@ static void worker_handle(struct ctx *c, FCGX_Request *req)
 	rc = worker_read_body(c, req);
 	if (rc == ERR_VALIDATION)
 		rc = ctx_fail(c, ERR_VALIDATION, "invalid Content-Length", NULL);
+	/* (after the body: nginx has written it whole; the liveness probe is always answered) */
+	if (rc == ERR_OK && strcmp(c->path, "/health") != 0 &&
+	    worker_waited_too_long(FCGX_GetParam("REQUEST_START", env),
+				   FCGX_GetParam("QUEUE_WAIT_MAX_MS", env)))
+		rc = ctx_fail(c, ERR_UNAVAILABLE, "The service is saturated; retry shortly", NULL);
 	if (rc == ERR_OK)
 		rc = routes_dispatch(c);
 	worker_reply(c, req, rc);

@@ -19,6 +19,15 @@
 #                  (src/config.c), checked by stack_workers_check
 #   PORT, LISTEN_ADDR, WORKERS, FCGI_SOCKET, CORS_ORIGINS, RATE_*, INTERNAL_ALLOW,
 #   REAL_IP_*, NGINX_*_LOG, STOP_TIMEOUT, SVC_USER: see stack_config below.
+#   nginx's sizing (each knob is explained where it is used, nginx/nginx.conf.in):
+#   NGINX_WORKER_CONNECTIONS  connections per nginx process (default 4096)
+#   NGINX_RLIMIT_NOFILE       nginx's open-file limit (default 2 per connection + 256)
+#   NGINX_LISTEN_BACKLOG      the client listen queue (default 4096; the kernel caps it
+#                             at net.core.somaxconn)
+#   FCGI_QUEUE_PER_WORKER     requests per worker in the pool at once, served or queued
+#                             (default 256): the upstream's max_conns is WORKERS times it
+#   QUEUE_WAIT_MS             a request that waited longer for a worker gets 503
+#                             (default 1000; 0: no bound)
 #
 # When run as root, postgres, the workers and nginx run as the unprivileged user
 # $SVC_USER (default `vehicle`, created if missing); otherwise as the current user.
@@ -104,6 +113,11 @@ stack_config() {
 	NGINX_ERROR_LOG=${NGINX_ERROR_LOG:-stderr}
 	NGINX_ACCESS_LOG=${NGINX_ACCESS_LOG:-$LOG_DIR/access.log}
 	STOP_TIMEOUT=${STOP_TIMEOUT:-10}
+	NGINX_WORKER_CONNECTIONS=${NGINX_WORKER_CONNECTIONS:-4096}
+	NGINX_RLIMIT_NOFILE=${NGINX_RLIMIT_NOFILE:-}
+	NGINX_LISTEN_BACKLOG=${NGINX_LISTEN_BACKLOG:-4096}
+	FCGI_QUEUE_PER_WORKER=${FCGI_QUEUE_PER_WORKER:-256}
+	QUEUE_WAIT_MS=${QUEUE_WAIT_MS:-1000}
 
 	stack_config_check
 	stack_secrets
@@ -113,9 +127,23 @@ stack_config() {
 # The numbers, rates and socket paths stack_config settled on.
 stack_config_check() {
 	local v
-	for v in PORT PG_PORT WORKERS STOP_TIMEOUT RATE_BURST_WRITE RATE_BURST_READ RATE_BURST_ANON RATE_BURST_ADDR; do
+	for v in PORT PG_PORT WORKERS STOP_TIMEOUT RATE_BURST_WRITE RATE_BURST_READ RATE_BURST_ANON RATE_BURST_ADDR \
+		NGINX_WORKER_CONNECTIONS NGINX_LISTEN_BACKLOG FCGI_QUEUE_PER_WORKER QUEUE_WAIT_MS; do
 		stack_is_uint "${!v}" || stack_die "$v must be a whole number, not '${!v}'"
 	done
+	[ -z "$NGINX_RLIMIT_NOFILE" ] || stack_is_uint "$NGINX_RLIMIT_NOFILE" ||
+		stack_die "NGINX_RLIMIT_NOFILE must be a whole number, not '$NGINX_RLIMIT_NOFILE'"
+	if [ "$NGINX_WORKER_CONNECTIONS" -lt 64 ] || [ "$NGINX_WORKER_CONNECTIONS" -gt 1048576 ]; then
+		stack_die "NGINX_WORKER_CONNECTIONS must be 64..1048576, not $NGINX_WORKER_CONNECTIONS"
+	fi
+	if [ "$NGINX_LISTEN_BACKLOG" -lt 16 ] || [ "$NGINX_LISTEN_BACKLOG" -gt 65535 ]; then
+		stack_die "NGINX_LISTEN_BACKLOG must be 16..65535, not $NGINX_LISTEN_BACKLOG"
+	fi
+	if [ "$FCGI_QUEUE_PER_WORKER" -lt 1 ] || [ "$FCGI_QUEUE_PER_WORKER" -gt 4096 ]; then
+		stack_die "FCGI_QUEUE_PER_WORKER must be 1..4096, not $FCGI_QUEUE_PER_WORKER"
+	fi
+	# (the worker reads at most an hour; 0 turns the check off)
+	if [ "$QUEUE_WAIT_MS" -gt 3600000 ]; then stack_die "QUEUE_WAIT_MS must be 0..3600000, not $QUEUE_WAIT_MS"; fi
 	if [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then stack_die "PORT out of range: $PORT"; fi
 	if [ "$WORKERS" -lt 1 ] || [ "$WORKERS" -gt 256 ]; then stack_die "WORKERS must be 1..256, not $WORKERS"; fi
 	for v in RATE_WRITE RATE_READ RATE_ANON RATE_ADDR; do

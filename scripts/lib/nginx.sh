@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2034 # NGINX_CONF, STACK_NGINX_PID: read by the sourcing scripts
+# shellcheck disable=SC2034 # NGINX_CONF, STACK_NGINX_PID, STACK_FCGI_MAX_CONNS: read by the sourcing scripts
 # nginx in front of the workers: $VAR_DIR/nginx/nginx.conf rendered from
 # $NGINX_TEMPLATE (nginx/nginx.conf.in), with the njs script beside it
 # (ratelimit.js, next to the template), checked, started in the foreground of
@@ -53,7 +53,7 @@ stack_nginx_blocks() {
 	for addr in "${STACK_LIST[@]}"; do
 		[ -n "$addr" ] || continue
 		[[ $addr =~ $addr_re ]] || stack_die "LISTEN_ADDR entry '$addr' is not an address"
-		STACK_NGINX_LISTEN+="        listen $addr:$PORT;"$'\n'
+		STACK_NGINX_LISTEN+="        listen $addr:$PORT${NGINX_LISTEN_BACKLOG:+ backlog=$NGINX_LISTEN_BACKLOG};"$'\n'
 	done
 	[ -n "$STACK_NGINX_LISTEN" ] || stack_die "LISTEN_ADDR is empty"
 	if [ -n "$REAL_IP_FROM" ]; then
@@ -72,6 +72,23 @@ stack_nginx_blocks() {
 	fi
 }
 
+# nginx's view of the pool, from the worker count the master uses (WORKERS, which
+# stack_workers_check and stack_reload set from WORKERS_FILE): STACK_FCGI_MAX_CONNS,
+# the upstream's max_conns, which is also the FastCGI socket's listen backlog
+# (spawn-fcgi -b) so the kernel queue holds whatever nginx may pass on.
+# STACK_NGINX_NOFILE: the open files nginx asks for, within the hard limit when
+# unprivileged (setrlimit would fail and nginx run with the soft limit).
+stack_nginx_sizing() {
+	local hard
+	STACK_FCGI_MAX_CONNS=$((WORKERS * FCGI_QUEUE_PER_WORKER))
+	STACK_NGINX_NOFILE=${NGINX_RLIMIT_NOFILE:-$((2 * NGINX_WORKER_CONNECTIONS + 256))}
+	hard=$(ulimit -Hn)
+	if [ "$(id -u)" -ne 0 ] && [ "$hard" != unlimited ] && [ "$STACK_NGINX_NOFILE" -gt "$hard" ]; then
+		stack_warn "nginx may open $hard files (ulimit -Hn), not $STACK_NGINX_NOFILE: raise the hard limit or lower NGINX_WORKER_CONNECTIONS"
+		STACK_NGINX_NOFILE=$hard
+	fi
+}
+
 stack_nginx_render() {
 	local out=$NGINX_DIR/nginx.conf access js
 	js=$(dirname "$NGINX_TEMPLATE")/ratelimit.js
@@ -81,6 +98,7 @@ stack_nginx_render() {
 		stack_die "no nginx JavaScript module at $NGINX_JS_MODULE (install libnginx-mod-http-js: scripts/deps)"
 	stack_dirs
 	stack_nginx_blocks
+	stack_nginx_sizing
 	local cors=$STACK_NGINX_CORS allow=$STACK_NGINX_ALLOW listen=$STACK_NGINX_LISTEN realip=$STACK_NGINX_REALIP
 	# stdout: nginx reopens the path, see stack_nginx_cmd.
 	access=$NGINX_ACCESS_LOG
@@ -100,6 +118,11 @@ stack_nginx_render() {
 		-e "s|@RATE_BURST_READ@|$RATE_BURST_READ|g" \
 		-e "s|@RATE_BURST_ANON@|$RATE_BURST_ANON|g" \
 		-e "s|@RATE_BURST_ADDR@|$RATE_BURST_ADDR|g" \
+		-e "s|@WORKERS@|$WORKERS|g" \
+		-e "s|@FCGI_MAX_CONNS@|$STACK_FCGI_MAX_CONNS|g" \
+		-e "s|@QUEUE_WAIT_MS@|$QUEUE_WAIT_MS|g" \
+		-e "s|@NGINX_WORKER_CONNECTIONS@|$NGINX_WORKER_CONNECTIONS|g" \
+		-e "s|@NGINX_RLIMIT_NOFILE@|$STACK_NGINX_NOFILE|g" \
 		-e "s|^@LISTEN@\$|$(stack_sed_rhs "${listen%$'\n'}")|" \
 		-e "s|^@CORS_ORIGINS_MAP@\$|$(stack_sed_rhs "${cors%$'\n'}")|" \
 		-e "s|^@INTERNAL_ALLOW@\$|$(stack_sed_rhs "${allow%$'\n'}")|" \

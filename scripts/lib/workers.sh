@@ -64,8 +64,12 @@ stack_workers_start() {
 	# setsid: a Ctrl-C in the terminal reaches this script only, which then
 	# stops the workers in order. The master gets WORKERS (the environment's)
 	# and WORKERS_FILE, and reads the file itself, now and on SIGHUP.
+	# The socket's listen backlog matches nginx's max_conns (WORKERS x FCGI_QUEUE_PER_WORKER,
+	# scripts/lib/nginx.sh): what nginx may queue, the kernel holds (capped at somaxconn).
+	if declare -F stack_nginx_sizing >/dev/null; then stack_nginx_sizing; fi
 	local cmd=(/usr/bin/env WORKERS="$STACK_WORKERS_ENV" WORKERS_FILE="$WORKERS_FILE"
-		/usr/bin/spawn-fcgi -n -s "$FCGI_SOCKET" -M 0600 -- "$WORKER_BIN" --master)
+		/usr/bin/spawn-fcgi -n -s "$FCGI_SOCKET" -M 0600 -b "${STACK_FCGI_MAX_CONNS:-1024}"
+		-- "$WORKER_BIN" --master)
 	if [ "$log" = - ]; then
 		setsid "${AS_SVC[@]}" "${cmd[@]}" </dev/null 1>&2 {STACK_LOCK_FD}>&- &
 	else

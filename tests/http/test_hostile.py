@@ -128,9 +128,11 @@ def test_huge_header_token_is_4xx(client):
 
 # ---- numbers, keys and query strings the parser must not take loosely -------------------
 
-@pytest.mark.parametrize("number", ["123456789012345678901234567890", "1e20", "1e99999"])
+@pytest.mark.parametrize("number", ["123456789012345678901234567890", "1e20", "1e99999",
+                                    "1e-9999", "0e-9999", "-9.5e18"])
 def test_number_that_would_not_survive_storage_is_400(api, number):
-    # A number the database would store as a different value is refused, not changed.
+    # A number the database would store as a different value is refused, not changed; so is
+    # one it would store much larger (1e-9999 is 10,000 characters as jsonb writes it).
     raw = '{"name":"n","type":"road","metadata":{"x":%s}}' % number
     r = api.post("/api/bikes", data=raw, headers=JSON)
     assert_error(r, 400, "validation_error")

@@ -1,11 +1,16 @@
 """What nginx adds in front of the workers (nginx/nginx.conf.in): CORS, the 64 KiB body cap,
-rate limits, request ids, and JSON for the errors it produces itself.
+rate limits, request ids, JSON (with Cache-Control: no-store and a charset) for the errors it
+produces itself, TRACE's 405 with the path's Allow, and HEAD wherever GET works.
 
 These need the real nginx config; against a bare nginx they fail, by design.
 CORS_ORIGINS (as given to the stack; default http://localhost:3000) names the allowed origin.
 Rate-limit tests each use a fresh user, so their buckets are theirs alone.
 """
+import http.client
+import json
 import os
+import socket
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -111,6 +116,108 @@ def test_nginx_400_is_json():
     with session() as s:
         r = s.get(BASE_URL + "/api/bikes/%00", timeout=10)
     assert_error(r, 400, "validation_error")
+
+
+def _raw(request, timeout=10):
+    """Sends raw bytes (requests would refuse to send them) and parses the answer."""
+    u = urllib.parse.urlsplit(BASE_URL)
+    with socket.create_connection((u.hostname, u.port or 80), timeout=timeout) as sock:
+        sock.sendall(request)
+        resp = http.client.HTTPResponse(sock, method=request.split(b" ", 1)[0].decode())
+        resp.begin()
+        body = resp.read()
+    return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
+
+
+def _assert_nginx_json(status, headers, body, want_status, want_code):
+    what = f"{status} {headers} {body[:300]!r}"
+    assert status == want_status, what
+    assert headers.get("content-type", "").replace(" ", "").lower() == \
+        "application/json;charset=utf-8", what
+    assert headers.get("cache-control") == "no-store", what
+    doc = json.loads(body)
+    assert doc.get("error") == want_code and doc.get("message"), what
+
+
+def test_nginx_501_unknown_transfer_encoding_is_json():
+    st, h, body = _raw(b"POST /api/bikes HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n"
+                       b"Connection: close\r\n\r\n")
+    _assert_nginx_json(st, h, body, 501, "not_implemented")
+
+
+def test_nginx_505_http_2_request_line_is_json():
+    st, h, body = _raw(b"GET /health HTTP/2.0\r\nHost: t\r\nConnection: close\r\n\r\n")
+    _assert_nginx_json(st, h, body, 505, "http_version_not_supported")
+
+
+def test_nginx_errors_carry_no_store_and_charset(api):
+    # 400 (a request line nginx refuses) and 413 (the body cap), both nginx's own.
+    st, h, body = _raw(b"GET /api/bikes/%00 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    _assert_nginx_json(st, h, body, 400, "validation_error")
+    r = api.post("/api/bikes", data=b"x" * (65 * 1024), headers={"Content-Type": "application/json"})
+    assert_error(r, 413, "payload_too_large")
+    assert r.headers.get("Cache-Control") == "no-store", dict(r.headers)
+    assert "charset=utf-8" in r.headers.get("Content-Type", "").lower(), dict(r.headers)
+    # A worker's answer keeps its own Cache-Control: one header, not two.
+    r = api.get("/api/bikes")
+    assert r.headers.get("Cache-Control") == "no-store", dict(r.headers)
+
+
+def _allow(headers):
+    return [m.strip() for m in headers.get("allow", "").split(",") if m.strip()]
+
+
+def test_trace_is_405_json_with_the_paths_allow():
+    st, h, body = _raw(b"TRACE /api/bikes/00000000-0000-4000-8000-000000000000 HTTP/1.1\r\n"
+                       b"Host: t\r\nConnection: close\r\n\r\n")
+    _assert_nginx_json(st, h, body, 405, "method_not_allowed")
+    assert sorted(_allow(h)) == ["DELETE", "GET", "HEAD", "PATCH"], h
+    st, h, body = _raw(b"TRACE /health?x=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    _assert_nginx_json(st, h, body, 405, "method_not_allowed")
+    assert _allow(h) == ["GET", "HEAD"], h
+    # No such path: the worker's 404, as for any other method.
+    st, h, body = _raw(b"TRACE /api/nothing-here HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    _assert_nginx_json(st, h, body, 404, "not_found")
+
+
+# ---- HEAD wherever GET works (RFC 9110 9.3.2) --------------------------------------------------
+
+def test_head_on_health_answers_like_get(client):
+    c = client(None)
+    for path in ("/health", "/health/ready"):
+        g = c.get(path)
+        h = c.request("HEAD", path)
+        assert h.status_code == g.status_code == 200, describe(h)
+        assert h.content == b"", describe(h)
+        assert h.headers.get("Content-Type") == g.headers.get("Content-Type"), dict(h.headers)
+        assert h.headers.get("Cache-Control") == "no-store", dict(h.headers)
+
+
+def test_head_on_api_routes(api):
+    b = assert_status(api.post("/api/bikes", json={"name": "head", "type": "road"}), 201)
+    for path in ("/api/bikes", f"/api/bikes/{b['id']}", f"/api/bikes/{b['id']}/stats"):
+        g = api.get(path)
+        h = api.request("HEAD", path)
+        assert h.status_code == g.status_code == 200, describe(h)
+        assert h.content == b"", describe(h)
+        assert h.headers.get("X-Total-Count") == g.headers.get("X-Total-Count"), dict(h.headers)
+    # Errors too: the status and headers of GET's answer, no body.
+    h = api.request("HEAD", "/api/bikes/00000000-0000-4000-8000-000000000000")
+    assert h.status_code == 404 and h.content == b"", describe(h)
+    # HEAD is GET's: a path without GET has no HEAD.
+    h = api.request("HEAD", f"/api/bikes/{b['id']}/set-active")
+    assert h.status_code == 405 and h.content == b"", describe(h)
+    assert h.headers.get("Allow") == "POST", dict(h.headers)
+
+
+def test_405_lists_head_with_get(api):
+    r = api.post("/health", json={})
+    assert_error(r, 405, "method_not_allowed")
+    assert r.headers.get("Allow") == "GET, HEAD", dict(r.headers)
+    r = api.request("PUT", "/api/bikes", json={})
+    assert_error(r, 405, "method_not_allowed")
+    assert sorted(_allow({"allow": r.headers.get("Allow", "")})) == ["GET", "HEAD", "POST"], \
+        dict(r.headers)
 
 
 # ---- rate limits -----------------------------------------------------------------------------

@@ -144,6 +144,27 @@ START_TEST(test_object_escapes)
 }
 END_TEST
 
+/* json-c would store U+FFFD for a lone surrogate, changing the value: refused, as jsonb does. */
+START_TEST(test_lone_surrogate_refused)
+{
+	static const char *const bad[] = {"{\"s\":\"\\ud800\"}", "{\"s\":\"\\udc00\"}",
+		"{\"s\":\"\\ud83dx\"}", "{\"s\":\"\\ud83d\\u0041\"}", "{\"\\udfff\":1}",
+		"{\"s\":\"\\ud83d\\ud83d\"}", NULL};
+	json_object *o = NULL;
+	const char *why = NULL;
+
+	for (const char *const *b = bad; *b; b++) {
+		ck_assert_msg(parse(*b, 0, &o, &why) == ERR_VALIDATION, "%s accepted", *b);
+		ck_assert_ptr_null(o);
+		ck_assert_str_eq(why, "body has a lone UTF-16 surrogate escape");
+	}
+	/* the boundaries of the two halves, paired, are fine */
+	ck_assert_int_eq(parse("{\"s\":\"\\udbff\\udfff\\ud800\\udc00\\ud7ff\\ue000\"}", 0, &o, &why),
+			 ERR_OK);
+	json_object_put(o);
+}
+END_TEST
+
 /* ---- not an object ---- */
 
 START_TEST(test_not_object)
@@ -420,7 +441,7 @@ START_TEST(test_duplicate_keys)
 }
 END_TEST
 
-/* More keys than the scanner's first allocation of them; a duplicate found past it. */
+/* Forty keys; a duplicate of the first found after the last. */
 START_TEST(test_many_keys)
 {
 	char b[1024];
@@ -458,10 +479,12 @@ START_TEST(test_number_range)
 		"{\"m\":1e20}",                           /* jsonb prints it as a 21-digit integer */
 		"{\"m\":-2.5e19}",
 		"{\"m\":1e99999}",                        /* exponent beyond numeric */
+		/* jsonb prints it as 0.000...1, 302 characters: BODY_NUMBER_DIGITS_MAX (issue 9) */
+		"{\"m\":1e-300}",
 	};
 	static const char *const fine[] = {
 		"{\"m\":9223372036854775807}", "{\"m\":-9223372036854775808}",
-		"{\"m\":18446744073709551615}", "{\"m\":1.5e18}", "{\"m\":1e-300}",
+		"{\"m\":18446744073709551615}", "{\"m\":1.5e18}",
 		"{\"m\":0.1}", "{\"m\":-0}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -472,6 +495,158 @@ START_TEST(test_number_range)
 		err_t rc = parse(fine[i], 0, &o, &why);
 		json_object_put(o);
 		ck_assert_msg(rc == ERR_OK, "[%s] refused: %s", fine[i], why ? why : "");
+	}
+}
+END_TEST
+
+/* Accepted or refused as written: the cases of a table, each a one-member body {"m":[N]}. */
+static void numbers(const char *const *list, size_t n, int want_ok)
+{
+	for (size_t i = 0; i < n; i++) {
+		char b[256];
+		json_object *o = NULL;
+		const char *why = NULL;
+		err_t rc;
+
+		ck_assert(snprintf(b, sizeof(b), "{\"m\":[%s]}", list[i]) < (int)sizeof(b));
+		rc = parse(b, 0, &o, &why);
+		json_object_put(o);
+		if (want_ok)
+			ck_assert_msg(rc == ERR_OK, "%s refused: %s", list[i], why ? why : "");
+		else
+			ck_assert_msg(rc == ERR_VALIDATION, "%s accepted, want refused", list[i]);
+	}
+}
+
+/*
+ * Issue 9: a number is never stored much larger than it was sent. jsonb writes numbers out in
+ * plain decimal: at most BODY_NUMBER_DIGITS_MAX (40) digits there, counted as PostgreSQL
+ * prints them (a leading "0" of a fraction counts; so do the zeros an exponent adds and the
+ * fraction digits it keeps: 1.000e-36 is 0.000...1000).
+ */
+START_TEST(test_number_written_out)
+{
+	static const char *const bad[] = {
+		"1e-40", "0e-40", "1.000e-37", "-1e-40", "1e-9999", "0e-9999", "5E-41",
+		"0.1234567890123456789012345678901234567890", /* 41 digits as written */
+		"1234567890123456789.012345678901234567890123",
+	};
+	static const char *const fine[] = {
+		"1e-39", "0e-39", "1.000e-36", "-1e-39", "1E2", "1.5e-3", "0.0001e4", "0e9999",
+		"0.123456789012345678901234567890123456789", /* 40 digits */
+		"1234567890123456789.012345678901234567890", /* 40 digits */
+		"12345678901234567890.5", "-0.0", "6.02214076e-23", "1.602176634e-19",
+	};
+	numbers(bad, sizeof(bad) / sizeof(bad[0]), 0);
+	numbers(fine, sizeof(fine) / sizeof(fine[0]), 1);
+}
+END_TEST
+
+/* An integer as jsonb prints it (no fraction digits) is read back by json-c: 64 bits. */
+START_TEST(test_number_integer_in_any_notation)
+{
+	static const char *const bad[] = {
+		"-9.5e18", "-9.223372036854775809e18", "1.8446744073709551616e19", "2e19", "1e39",
+		"6.02214076e23", /* 602214076000000000000000 */
+	};
+	static const char *const fine[] = {
+		"9.5e18", "-9.223372036854775808e18", "1.8446744073709551615e19", "1.5e19",
+		"-9.5000000000000000000e18", /* -9500000000000000000.0: not an integer there */
+		"-92233720368547758090e-1", "184467440737095516160e-1", /* likewise */
+	};
+	numbers(bad, sizeof(bad) / sizeof(bad[0]), 0);
+	numbers(fine, sizeof(fine) / sizeof(fine[0]), 1);
+}
+END_TEST
+
+/* A refused number names the top-level member it sits in; other refusals are the body's. */
+START_TEST(test_number_field)
+{
+	static const struct {
+		const char *body, *field, *why;
+	} cases[] = {
+		{"{\"name\":\"x\",\"metadata\":{\"a\":[1,{\"b\":1e-9999}]}}", "metadata",
+		 "has a number of more than 40 digits written out"},
+		{"{\"initial_kilometrage\":1e99999,\"name\":\"x\"}", "initial_kilometrage",
+		 "has a number out of range"},
+		{"{\"a\":1,\"cost\":-9.5e18}", "cost", "has a number out of range"},
+		{"{\"m\":{\"x\":1e-40},\"n\":1e-40}", "m", "has a number of more than 40 digits written out"},
+		{"[1e-9999]", "", "body has a number of more than 40 digits written out"},
+		{"{\"n\\u0061me\":1e-9999}", "", "body has a number of more than 40 digits written out"},
+		{"{\"a\":{\"b\":1,\"b\":2}}", "", "body has a duplicate key"},
+		{"{\"a\":[1,]}", "", "body is not valid JSON"},
+		{"{\"a\":1e-9,\"b\":\"x\ty\"}", "", "body has a raw control character in a string"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char field[64] = "unset";
+		json_object *o = (json_object *)&o;
+		const char *why = NULL;
+		err_t rc = body_parse_field(cases[i].body, strlen(cases[i].body), 0, &o, &why, field,
+					    sizeof(field));
+
+		ck_assert_msg(rc == ERR_VALIDATION, "%s: %d", cases[i].body, (int)rc);
+		ck_assert_ptr_null(o);
+		ck_assert_msg(strcmp(field, cases[i].field) == 0, "%s: field [%s]", cases[i].body, field);
+		ck_assert_msg(strcmp(why, cases[i].why) == 0, "%s: why [%s]", cases[i].body, why);
+	}
+	/* A key that does not fit the buffer is not cut: the problem is then the body's. */
+	{
+		char field[4];
+		json_object *o = NULL;
+		const char *why = NULL;
+		const char *b = "{\"metadata\":1e-9999}";
+
+		ck_assert_int_eq(body_parse_field(b, strlen(b), 0, &o, &why, field, sizeof(field)),
+				 ERR_VALIDATION);
+		ck_assert_str_eq(field, "");
+		ck_assert_str_eq(why, "body has a number of more than 40 digits written out");
+		/* and body_parse says it of the body */
+		ck_assert_int_eq(body_parse(b, strlen(b), 0, &o, &why), ERR_VALIDATION);
+		ck_assert_str_eq(why, "body has a number of more than 40 digits written out");
+	}
+}
+END_TEST
+
+/* {"k0":0,...,"k<n-1>":n-1<tail>} in a fresh buffer. */
+static char *many_keys(int n, const char *tail, size_t *len)
+{
+	size_t cap = (size_t)n * 24 + strlen(tail) + 8, used = 1;
+	char *b = malloc(cap);
+
+	ck_assert_ptr_nonnull(b);
+	b[0] = '{';
+	for (int i = 0; i < n; i++) {
+		int w = snprintf(b + used, cap - used, "%s\"k%d\":%d", i ? "," : "", i, i);
+		ck_assert(w > 0 && (size_t)w < cap - used);
+		used += (size_t)w;
+	}
+	ck_assert(snprintf(b + used, cap - used, "%s}", tail) < (int)(cap - used));
+	*len = strlen(b);
+	return b;
+}
+
+/* Duplicates among thousands of keys, raw or spelled with an escape, at the end. */
+START_TEST(test_duplicate_among_many_keys)
+{
+	static const char *const tails[] = {",\"k0\":1", ",\"k4999\":1", ",\"k\\u0030\":1",
+					    ",\"\\u006b4999\":1"};
+	json_object *o = NULL;
+	const char *why = NULL;
+	size_t len;
+	char *b = many_keys(5000, "", &len);
+
+	ck_assert_uint_le(len, BODY_MAX_BYTES);
+	ck_assert_int_eq(body_parse(b, len, 0, &o, &why), ERR_OK);
+	ck_assert_int_eq(json_object_object_length(o), 5000);
+	json_object_put(o);
+	free(b);
+	for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		b = many_keys(5000, tails[i], &len);
+		o = NULL;
+		ck_assert_int_eq(body_parse(b, len, 0, &o, &why), ERR_VALIDATION);
+		ck_assert_ptr_null(o);
+		ck_assert_str_eq(why, "body has a duplicate key");
+		free(b);
 	}
 }
 END_TEST
@@ -613,6 +788,7 @@ Suite *body_suite(void)
 	tcase_add_test(tc, test_whitespace_only);
 	tcase_add_test(tc, test_object_ok);
 	tcase_add_test(tc, test_object_escapes);
+	tcase_add_test(tc, test_lone_surrogate_refused);
 	tcase_add_test(tc, test_not_object);
 	tcase_add_test(tc, test_not_object_message);
 	tcase_add_test(tc, test_trailing_garbage);
@@ -624,6 +800,10 @@ Suite *body_suite(void)
 	tcase_add_test(tc, test_duplicate_keys);
 	tcase_add_test(tc, test_many_keys);
 	tcase_add_test(tc, test_number_range);
+	tcase_add_test(tc, test_number_written_out);
+	tcase_add_test(tc, test_number_integer_in_any_notation);
+	tcase_add_test(tc, test_number_field);
+	tcase_add_test(tc, test_duplicate_among_many_keys);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("strict_rfc8259");

@@ -2,6 +2,7 @@
  * PGresults are built in memory (PQmakeEmptyPGresult), so no server is needed. Expected
  * distances in mi are km * UNITS_KM_TO_MI (0.621371) rounded to 3 decimals. */
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -390,6 +391,60 @@ START_TEST(test_parse_depth_limit)
 }
 END_TEST
 
+/*
+ * Issue 9: an integer beyond 64 bits (jsonb prints -9.5e18 as -9500000000000000000; a legacy
+ * row may hold 1e300 as 301 digits) comes back verbatim, not clamped to INT64_MIN/UINT64_MAX.
+ */
+START_TEST(test_parse_big_integers_verbatim)
+{
+	static const char *const same[] = {
+		"{\"a\":-9500000000000000000}",
+		"{\"a\":[18446744073709551616,-9223372036854775809,{\"b\":99999999999999999999999}]}",
+		"[1,-9223372036854775808,18446744073709551615,9223372036854775807,0,-0.5]",
+		"{\"s\":\"-9500000000000000000\",\"t\":\"x\\\"99999999999999999999\\\\\",\"u\":1e0}",
+		"{\"e\":-9500000000000000000.0,\"f\":1.5e30}",
+	};
+	char big[400];
+	json_object *o, *v;
+
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		o = db_json_parse(same[i]);
+		ck_assert_msg(o != NULL, "%s not parsed", same[i]);
+		ck_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), same[i]);
+		json_object_put(o);
+	}
+	/* What fits stays an integer json-c can do arithmetic with. */
+	o = db_json_parse("{\"a\":-9223372036854775808,\"b\":18446744073709551615}");
+	ck_assert(json_object_object_get_ex(o, "a", &v) && json_object_is_type(v, json_type_int));
+	ck_assert(json_object_get_int64(v) == INT64_MIN);
+	ck_assert(json_object_object_get_ex(o, "b", &v) && json_object_is_type(v, json_type_int));
+	ck_assert(json_object_get_uint64(v) == UINT64_MAX);
+	json_object_put(o);
+	/* A 301-digit integer (1e300 as jsonb prints it), with spaces as jsonb writes them. */
+	memcpy(big, "{\"n\": 1", 7);
+	memset(big + 7, '0', 300);
+	memcpy(big + 307, "}", 2);
+	o = db_json_parse(big);
+	ck_assert_ptr_nonnull(o);
+	ck_assert(json_object_object_get_ex(o, "n", &v));
+	ck_assert_uint_eq(strlen(json_object_to_json_string(v)), 301);
+	ck_assert_int_eq(strncmp(json_object_to_json_string(v), big + 6, 301), 0);
+	json_object_put(o);
+}
+END_TEST
+
+/* The same through a row's json and jsonb columns, where metadata comes from. */
+START_TEST(test_row_big_integers_verbatim)
+{
+	static const struct col cols[] = {{"metadata", T_JSONB}, {"body", T_JSON}};
+	static const char *const vals[] = {"{\"a\": -9500000000000000000, \"b\": [1, 2]}",
+					   "[99999999999999999999]"};
+
+	expect_row(cols, 2, vals, UNITS_KM,
+		   "{\"metadata\":{\"a\":-9500000000000000000,\"b\":[1,2]},\"body\":[99999999999999999999]}");
+}
+END_TEST
+
 Suite *db_json_suite(void)
 {
 	Suite *s = suite_create("db_json");
@@ -425,6 +480,8 @@ Suite *db_json_suite(void)
 	tcase_add_test(tc, test_parse_invalid);
 	tcase_add_test(tc, test_parse_deeper_than_bodies);
 	tcase_add_test(tc, test_parse_depth_limit);
+	tcase_add_test(tc, test_parse_big_integers_verbatim);
+	tcase_add_test(tc, test_row_big_integers_verbatim);
 	suite_add_tcase(s, tc);
 	return s;
 }

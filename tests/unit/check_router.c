@@ -240,26 +240,29 @@ START_TEST(test_method_not_allowed)
 
 	ck_assert_int_eq(look(table, NTABLE, "PUT", "/api/bikes/" UUID, &l), ROUTER_NOT_ALLOWED);
 	ck_assert_ptr_null(l.route);
-	ck_assert_str_eq(l.allow, "GET, PATCH, DELETE");
+	ck_assert_str_eq(l.allow, "GET, HEAD, PATCH, DELETE");
 
 	ck_assert_int_eq(look(table, NTABLE, "DELETE", "/api/bikes", &l), ROUTER_NOT_ALLOWED);
-	ck_assert_str_eq(l.allow, "GET, POST");
+	ck_assert_str_eq(l.allow, "GET, HEAD, POST");
 
 	/* the literal route decides the Allow list, not the :id route behind it */
 	ck_assert_int_eq(look(table, NTABLE, "DELETE", "/api/bikes/active", &l),
 			 ROUTER_NOT_ALLOWED);
-	ck_assert_str_eq(l.allow, "GET");
+	ck_assert_str_eq(l.allow, "GET, HEAD");
 
 	ck_assert_int_eq(look(table, NTABLE, "GET", "/api/bikes/" UUID "/set-active", &l),
 			 ROUTER_NOT_ALLOWED);
 	ck_assert_str_eq(l.allow, "POST");
 
 	ck_assert_int_eq(look(table, NTABLE, "POST", "/health", &l), ROUTER_NOT_ALLOWED);
-	ck_assert_str_eq(l.allow, "GET");
+	ck_assert_str_eq(l.allow, "GET, HEAD");
+	ck_assert_int_eq(look(table, NTABLE, "TRACE", "/health", &l), ROUTER_NOT_ALLOWED);
+	ck_assert_str_eq(l.allow, "GET, HEAD");
 
 	/* methods are case-sensitive tokens */
 	ck_assert_int_eq(look(table, NTABLE, "get", "/health", &l), ROUTER_NOT_ALLOWED);
-	ck_assert_str_eq(l.allow, "GET");
+	ck_assert_str_eq(l.allow, "GET, HEAD");
+	ck_assert_int_eq(look(table, NTABLE, "head", "/health", &l), ROUTER_NOT_ALLOWED);
 	ck_assert_int_eq(look(table, NTABLE, "", "/health", &l), ROUTER_NOT_ALLOWED);
 }
 END_TEST
@@ -289,6 +292,31 @@ START_TEST(test_allow_buffer)
 				       sizeof(allow)),
 			 ROUTER_FOUND);
 	ck_assert_str_eq(allow, "");
+}
+END_TEST
+
+/* HEAD wherever GET works (RFC 9110): the GET route answers, and nothing else does. */
+START_TEST(test_head_finds_get_routes)
+{
+	struct look l;
+
+	ck_assert_int_eq(look(table, NTABLE, "HEAD", "/health", &l), ROUTER_FOUND);
+	ck_assert_str_eq(l.route->op, "health");
+	ck_assert_str_eq(l.route->method, "GET");
+	ck_assert_int_eq(look(table, NTABLE, "HEAD", "/api/bikes", &l), ROUTER_FOUND);
+	ck_assert_str_eq(l.route->op, "bikes.list");
+	ck_assert_int_eq(look(table, NTABLE, "HEAD", "/api/bikes/active", &l), ROUTER_FOUND);
+	ck_assert_str_eq(l.route->op, "bikes.active");
+	ck_assert_int_eq(look(table, NTABLE, "HEAD", "/api/bikes/" UUID, &l), ROUTER_FOUND);
+	ck_assert_str_eq(l.route->op, "bikes.get");
+	ck_assert_str_eq(router_param(&l.params, "id"), UUID);
+
+	/* a path without GET has no HEAD either */
+	ck_assert_int_eq(look(table, NTABLE, "HEAD", "/api/bikes/" UUID "/set-active", &l),
+			 ROUTER_NOT_ALLOWED);
+	ck_assert_ptr_null(l.route);
+	ck_assert_str_eq(l.allow, "POST");
+	not_found("HEAD", "/nothing");
 }
 END_TEST
 
@@ -540,8 +568,9 @@ START_TEST(test_real_table_wrong_method)
 		for (size_t j = 0; j < routes_count; j++) {
 			if (strcmp(routes_table[j].pattern, r->pattern) != 0)
 				continue;
-			int w = snprintf(want + used, sizeof(want) - used, "%s%s", used ? ", " : "",
-					 routes_table[j].method);
+			int w = snprintf(want + used, sizeof(want) - used, "%s%s%s", used ? ", " : "",
+					 routes_table[j].method,
+					 strcmp(routes_table[j].method, "GET") == 0 ? ", HEAD" : "");
 			ck_assert_msg(w > 0 && (size_t)w < sizeof(want) - used,
 				      "Allow list of %s does not fit the 64 bytes of ctx.allow",
 				      r->pattern);
@@ -552,7 +581,9 @@ START_TEST(test_real_table_wrong_method)
 			int used_by_pattern = 0;
 			for (size_t j = 0; j < routes_count; j++)
 				if (strcmp(routes_table[j].pattern, r->pattern) == 0 &&
-				    strcmp(routes_table[j].method, methods[m]) == 0)
+				    (strcmp(routes_table[j].method, methods[m]) == 0 ||
+				     (strcmp(methods[m], "HEAD") == 0 &&
+				      strcmp(routes_table[j].method, "GET") == 0)))
 					used_by_pattern = 1;
 			if (used_by_pattern)
 				continue;
@@ -619,6 +650,7 @@ Suite *router_suite(void)
 	tcase_add_test(tc, test_too_many_segments);
 	tcase_add_test(tc, test_method_not_allowed);
 	tcase_add_test(tc, test_allow_buffer);
+	tcase_add_test(tc, test_head_finds_get_routes);
 	tcase_add_test(tc, test_long_param_value);
 	tcase_add_test(tc, test_max_params_ok);
 	suite_add_tcase(s, tc);

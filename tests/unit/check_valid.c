@@ -1161,6 +1161,40 @@ START_TEST(test_gear_metadata)
 }
 END_TEST
 
+/*
+ * Issue 9: metadata's size is measured on the stored form, by the database (10_metadata.sql):
+ * json-c's compact text may be longer (0.0001e4 is stored as 1) or shorter (jsonb adds
+ * spaces), so the C side refuses no size at all rather than a different one.
+ */
+START_TEST(test_gear_metadata_size_is_the_databases)
+{
+	static const char head[] = "{\"metadata\": {\"z\": 0.0001e4, \"k\": \"";
+	size_t n = RULES_METADATA_MAX + 100, len = strlen(head);
+	char *text = malloc(len + n + 4);
+	struct valid v;
+	struct gear_input in;
+	json_object *b, *out = NULL;
+
+	ck_assert_ptr_nonnull(text);
+	memcpy(text, head, len);
+	memset(text + len, 'x', n);
+	memcpy(text + len + n, "\"}}", 4);
+	for (int patch = 0; patch <= 1; patch++) {
+		gear(&v, text, patch, &in, &b);
+		ck_assert_ptr_null(problem(&v, "metadata"));
+		ck_assert_int_eq(in.r_metadata, VALID_SET);
+		valid_free(&v);
+		/* valid_object itself still takes a bound where one is given */
+		valid_init(&v);
+		ck_assert_int_eq(valid_object(&v, b, "metadata", VALID_ANY_SIZE, 0, &out), VALID_SET);
+		ck_assert_int_eq(valid_object(&v, b, "metadata", RULES_METADATA_MAX, 0, &out), VALID_BAD);
+		valid_free(&v);
+		json_object_put(b);
+	}
+	free(text);
+}
+END_TEST
+
 START_TEST(test_gear_all_problems_at_once)
 {
 	struct valid v;
@@ -1271,6 +1305,7 @@ Suite *valid_suite(void)
 	tcase_add_test(tc, test_gear_both_initial_fields);
 	tcase_add_test(tc, test_gear_initial_range);
 	tcase_add_test(tc, test_gear_metadata);
+	tcase_add_test(tc, test_gear_metadata_size_is_the_databases);
 	tcase_add_test(tc, test_gear_all_problems_at_once);
 	tcase_add_test(tc, test_gear_km_text);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,405 @@
+"""Deploys lose nothing: SIGTERM to `scripts/run` or to the container entry
+(`scripts/container-entry`) under a stream of writes. The requests in flight complete, new
+connections are refused, every process of the stack is gone within STOP_TIMEOUT, and every
+write that was answered 2xx is in the database.
+
+The shared stack stays up: each test starts a second, private stack of its own (its own
+VAR_DIR under /tmp, short enough for Unix socket paths, and a free PORT) with the suite's
+binaries (the directory of MIGRATE_BIN, else build/), on the suite's database (DATABASE_URL,
+where migrating again is a no-op) with the suite's SUPABASE_JWT_SECRET. Whatever is left of it
+is killed when the test ends, passed or failed.
+
+To be sure requests are in flight when the signal comes, the test holds a lock on a bike's row
+and sends rides to that bike: they wait in their workers (pg_stat_activity shows them blocked
+on the test's backend) while SIGTERM is sent; the lock is released only once a new connection
+has been refused, so they finish during the stop. A stop that does not drain (nginx's TERM,
+the workers killed) fails them.
+"""
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+
+import psycopg2
+import pytest
+import requests
+
+import support
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD_DIR = (os.path.dirname(os.environ["MIGRATE_BIN"]) if os.environ.get("MIGRATE_BIN")
+             else os.path.join(ROOT, "build"))
+STOP_TIMEOUT = 10
+WORKERS = 4
+HELD = 2        # rides held on the test's lock when SIGTERM comes (fewer than WORKERS)
+STREAMS = 2     # threads writing all through the stop (HELD + STREAMS <= WORKERS)
+SANITIZER = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(os.path.join(BUILD_DIR, "vehicle-worker")),
+    reason=f"no {BUILD_DIR}/vehicle-worker")
+
+
+# ---- processes, from /proc ----------------------------------------------------------------
+
+def _stat(pid):
+    """(state, ppid), or None when pid is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()
+    return fields[0], int(fields[1])
+
+
+def _marked(pid, var_dir):
+    """VAR_DIR=var_dir in its environment (nginx clears its own), or var_dir in its argv."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            if f"VAR_DIR={var_dir}".encode() in f.read().split(b"\0"):
+                return True
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return var_dir.encode() in f.read()
+    except OSError:
+        return False
+
+
+def _ours(var_dir):
+    """Every live process of the private stack: those marked with its VAR_DIR and their
+    descendants (nginx's workers rename themselves and carry no environment)."""
+    procs = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = _stat(int(name))
+            if st is not None and st[0] != "Z":
+                procs[int(name)] = st[1]
+    found = {pid for pid in procs if _marked(pid, var_dir)}
+    grew = True
+    while grew:
+        more = {pid for pid, ppid in procs.items() if ppid in found} - found
+        found |= more
+        grew = bool(more)
+    return sorted(found)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _refused(port):
+    """True when a new TCP connection to port is refused."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+
+
+def _configure_flags():
+    """The flags BUILD_DIR was configured with: scripts/run's build step must see the same,
+    or it starts the directory afresh (scripts/build), under the running suite."""
+    try:
+        out = subprocess.run([os.path.join(BUILD_DIR, "config.status"), "--config"],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return " ".join(shlex.split(out))
+
+
+class PrivateStack:
+    """scripts/run or scripts/container-entry on a VAR_DIR and PORT of its own."""
+
+    def __init__(self, entry):
+        self.entry = entry
+        self.var_dir = tempfile.mkdtemp(prefix="vs-deploy-", dir="/tmp")
+        os.chmod(self.var_dir, 0o755)
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.out_path = os.path.join(self.var_dir, "entry.out")
+        self.worker_log = os.path.join(self.var_dir, "log", "worker.log")
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("WORKERS_FILE", "MIGRATE_DATABASE_URL", "PG_CTL", "PGDATA",
+                            "FCGI_SOCKET", "NGINX_TEMPLATE", "WORKER_BIN")}
+        big = {f"RATE_{k}": "100000r/s" for k in ("WRITE", "READ", "ANON", "ADDR")}
+        big.update({f"RATE_BURST_{k}": "100000" for k in ("WRITE", "READ", "ANON", "ADDR")})
+        env.update(big)
+        env.update(VAR_DIR=self.var_dir, PORT=str(self.port), LISTEN_ADDR="127.0.0.1",
+                   BUILD_DIR=BUILD_DIR, CONFIGURE_FLAGS=_configure_flags(),
+                   WORKERS=str(WORKERS), STOP_TIMEOUT=str(STOP_TIMEOUT),
+                   VEHICLE_ENV="development", DATABASE_URL=support.DATABASE_URL,
+                   SUPABASE_JWT_SECRET=support.JWT_SECRET, WORKER_LOG=self.worker_log,
+                   NGINX_ACCESS_LOG=os.path.join(self.var_dir, "log", "access.log"),
+                   NGINX_ERROR_LOG=os.path.join(self.var_dir, "log", "nginx-error.log"))
+        self.out = open(self.out_path, "wb")
+        self.proc = subprocess.Popen([os.path.join(ROOT, "scripts", entry)], cwd=ROOT, env=env,
+                                     stdin=subprocess.DEVNULL, stdout=self.out,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    def output(self):
+        with open(self.out_path, errors="replace") as f:
+            return f.read()
+
+    def wait_healthy(self, timeout=90):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"{self.entry} exited ({self.proc.returncode}) before serving:\n"
+                            + self.output()[-3000:])
+            try:
+                if requests.get(self.base + "/health", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        pytest.fail(f"{self.entry}: /health did not answer 200 within {timeout}s:\n"
+                    + self.output()[-3000:])
+
+    def close(self):
+        """Kills whatever is left, whatever happened, and removes VAR_DIR."""
+        for _ in range(3):
+            pids = _ours(self.var_dir)
+            if self.proc.poll() is None:
+                pids.append(self.proc.pid)
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.3)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.out.close()
+        subprocess.run(["rm", "-rf", self.var_dir], check=False)
+
+
+@pytest.fixture
+def private_stack():
+    made = []
+
+    def make(entry):
+        s = PrivateStack(entry)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.close()
+
+
+def stop(stack):
+    """The deploy's signal: SIGTERM to the entry script, as the platform sends it (fly.toml's
+    kill_signal). A separate function so that a check of the test can swap in a hard stop."""
+    os.kill(stack.proc.pid, signal.SIGTERM)
+
+
+# ---- the writes ---------------------------------------------------------------------------
+
+class Outcome:
+    __slots__ = ("kind", "t0", "t1", "status", "body", "id", "error")
+
+    def __init__(self, kind, t0):
+        self.kind, self.t0 = kind, t0
+        self.t1 = self.status = self.body = self.id = self.error = None
+
+    def __repr__(self):
+        what = self.error if self.status is None else f"{self.status} {self.body!r}"[:300]
+        return f"<{self.kind} sent {self.t0:.3f} done {self.t1:.3f}: {what}>"
+
+
+def _write(sess, base, kind, bike_id, t_base):
+    """One write: a ride with a fresh Idempotency-Key, or a bike with a unique name."""
+    o = Outcome(kind, time.monotonic() - t_base)
+    try:
+        if kind == "bike":
+            r = sess.post(base + "/api/bikes", timeout=support.TIMEOUT,
+                          json={"name": f"deploy {uuid.uuid4()}", "type": "road"})
+        else:
+            r = sess.post(f"{base}/api/bikes/{bike_id}/kilometrage", timeout=support.TIMEOUT,
+                          json={"distance": 1.5}, headers={"Idempotency-Key": str(uuid.uuid4())})
+        o.status = r.status_code
+        o.body = r.text
+        if 200 <= r.status_code < 300:
+            body = r.json()
+            o.id = body.get("id") if kind == "bike" else (body.get("log") or {}).get("id")
+        elif r.status_code == 503:
+            o.body = (r.text, r.headers.get("Content-Type"), r.headers.get("Retry-After"))
+    except requests.RequestException as e:
+        o.error = f"{type(e).__name__}: {e}"
+    o.t1 = time.monotonic() - t_base
+    return o
+
+
+def _stream(base, token, kind, bike_id, t_base, until, out):
+    """Writes one after another until `until` is set and the stack refuses them."""
+    sess = requests.Session()
+    sess.headers["Authorization"] = f"Bearer {token}"
+    try:
+        while True:
+            o = _write(sess, base, kind, bike_id, t_base)
+            out.append(o)
+            if until.is_set() and o.status is None:
+                # Refused once the stop began: one more try on a new connection, then done.
+                sess.close()
+                out.append(_write(sess, base, kind, bike_id, t_base))
+                return
+            if o.status is None:
+                time.sleep(0.05)  # (judged afterwards; do not spin on a refusal)
+    finally:
+        sess.close()
+
+
+def _blocked_on(db_conn, n, timeout):
+    """Waits until n backends wait on db_conn's locks, directly or behind one that does."""
+    pid = db_conn.get_backend_pid()
+    deadline = time.monotonic() + timeout
+    with psycopg2.connect(support.DATABASE_URL, connect_timeout=5) as c2:
+        c2.autocommit = True
+        while time.monotonic() < deadline:
+            with c2.cursor() as cur:
+                cur.execute("SELECT pid, pg_blocking_pids(pid) FROM pg_stat_activity"
+                            " WHERE wait_event_type = 'Lock'")
+                waits = dict(cur.fetchall())
+            behind, grew = {pid}, True
+            while grew:
+                more = {p for p, by in waits.items() if behind & set(by)} - behind
+                behind |= more
+                grew = bool(more)
+            if len(behind) - 1 >= n:
+                return True
+            time.sleep(0.05)
+    return False
+
+
+def _in_db(db, table, ids):
+    ids = [i for i in ids if i]
+    if not ids:
+        return set()
+    rows = db.query(f"SELECT id::text FROM vehicles.{table} WHERE id = ANY(%s::uuid[])", (ids,))
+    return {r[0] for r in rows}
+
+
+@pytest.mark.parametrize("entry", ["container-entry", "run"])
+def test_sigterm_under_writes_loses_nothing(entry, private_stack, make_user, db):
+    stack = private_stack(entry)
+    stack.wait_healthy()
+    u = make_user(tag="deploy")
+    auth = {"Authorization": f"Bearer {u.token}"}
+
+    def new_bike(name):
+        r = requests.post(stack.base + "/api/bikes", headers=auth, timeout=support.TIMEOUT,
+                          json={"name": name, "type": "road"})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    stream_bike, held_bike = new_bike("deploy stream"), new_bike("deploy held")
+    pids_before = _ours(stack.var_dir)
+    assert len(pids_before) >= WORKERS + 3, f"the stack's processes: {pids_before}"
+
+    t_base = time.monotonic()
+    stopping = threading.Event()
+    streamed = []
+    threads = [threading.Thread(target=_stream, daemon=True,
+                                args=(stack.base, u.token, ("ride", "bike")[i % 2], stream_bike,
+                                      t_base, stopping, streamed))
+               for i in range(STREAMS)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    assert any(o.status == 201 for o in streamed), f"no write succeeded before the stop: {streamed[:5]}"
+
+    held = [None] * HELD
+    lock = psycopg2.connect(support.DATABASE_URL, connect_timeout=5)
+    try:
+        with lock.cursor() as cur:
+            cur.execute("SELECT 1 FROM vehicles.user_bike WHERE id = %s FOR UPDATE", (held_bike,))
+
+        def held_ride(i):
+            with requests.Session() as s:
+                s.headers.update(auth)
+                held[i] = _write(s, stack.base, "ride", held_bike, t_base)
+
+        held_threads = [threading.Thread(target=held_ride, args=(i,), daemon=True) for i in range(HELD)]
+        for t in held_threads:
+            t.start()
+        # (The workers' lock timeout is 5 s: everything below stays well inside it.)
+        assert _blocked_on(lock, HELD, 2.5), f"the held rides never waited on the test's lock: {held}"
+
+        t_stop = time.monotonic() - t_base
+        stopping.set()
+        stop(stack)
+        deadline = time.monotonic() + 2.0
+        refused = False
+        while time.monotonic() < deadline and not refused:
+            refused = _refused(stack.port)
+            time.sleep(0.02)
+        in_flight = [t.is_alive() for t in held_threads]
+    finally:
+        lock.rollback()
+        lock.close()
+    assert refused, "no new connection was refused within 2s of SIGTERM"
+    assert all(in_flight), "a held ride finished before the lock was released"
+
+    for t in held_threads + threads:
+        t.join(timeout=STOP_TIMEOUT + 5)
+    assert not any(t.is_alive() for t in held_threads + threads), "a client hangs after the stop"
+
+    # Gone within STOP_TIMEOUT: the entry script and every process of the stack.
+    deadline = t_base + t_stop + STOP_TIMEOUT
+    while time.monotonic() < deadline and (stack.proc.poll() is None or _ours(stack.var_dir)):
+        time.sleep(0.1)
+    left = _ours(stack.var_dir)
+    t_gone = time.monotonic() - t_base - t_stop
+    assert stack.proc.poll() is not None and not left, \
+        f"still running {STOP_TIMEOUT}s after SIGTERM: entry {stack.proc.poll()}, {left}"
+    out = stack.output()
+    assert stack.proc.returncode == (143 if entry == "run" else 0), out[-3000:]
+    assert "sending SIGKILL" not in out, f"the stop had to kill:\n{out[-3000:]}"
+
+    # The requests in flight completed.
+    for o in held:
+        assert o is not None and o.status == 201, f"a ride in flight at SIGTERM was lost: {o}"
+    # Everything else: 2xx, or after the stop began a refusal (connection refused or reset)
+    # or a JSON 503; nothing else, and no failure at all before the stop.
+    for o in streamed:
+        if o.status is not None and 200 <= o.status < 300:
+            continue
+        assert o.t1 >= t_stop, f"failed before the stop began ({t_stop:.3f}): {o}"
+        if o.status is None:
+            assert "ConnectionError" in o.error or "ConnectionReset" in o.error, o
+        else:
+            assert o.status == 503, f"not a clean refusal: {o}"
+            body, ctype, retry = o.body
+            assert ctype and ctype.startswith("application/json") and retry, o
+    assert any(o.status is None and o.t0 >= t_stop for o in streamed), \
+        "no write was refused after the stop: the stream did not run through it"
+
+    # Every write answered 2xx is in the database.
+    ok = [o for o in streamed + held if o.status is not None and 200 <= o.status < 300]
+    assert all(o.id for o in ok), [o for o in ok if not o.id][:3]
+    rides = [o.id for o in ok if o.kind == "ride"]
+    bikes = [o.id for o in ok if o.kind == "bike"]
+    missing = (set(rides) - _in_db(db, "kilometrage_log", rides)) | \
+        (set(bikes) - _in_db(db, "user_bike", bikes))
+    assert not missing, f"answered 2xx but not in the database: {sorted(missing)[:5]}"
+
+    refusals = sum(1 for o in streamed if o.status is None)
+    print(f"{entry}: {len(ok)} writes answered 2xx (all in the database), {refusals} refused, "
+          f"{sum(1 for o in streamed if o.status == 503)} 503; gone {t_gone:.2f}s after SIGTERM")
+    with open(stack.worker_log, errors="replace") as f:
+        log = f.read()
+    assert not [s for s in SANITIZER if s in log], log[-3000:]
+    assert " died" not in log, f"a worker died during the stop:\n{log[-3000:]}"
