@@ -5,10 +5,15 @@
 #include <stdlib.h>
 
 Suite *auth_suite(void);
+Suite *jwks_suite(void);
 Suite *router_suite(void);
 Suite *valid_suite(void);
+Suite *valid_numbers_suite(void);
+Suite *valid_time_suite(void);
+Suite *valid_gear_suite(void);
 Suite *units_suite(void);
 Suite *body_suite(void);
+Suite *body_limits_suite(void);
 Suite *routes_doc_suite(void);
 Suite *query_suite(void);
 Suite *db_json_suite(void);
@@ -22,10 +27,15 @@ int main(void)
 	SRunner *sr = srunner_create(auth_suite());
 	int failed;
 
+	srunner_add_suite(sr, jwks_suite());
 	srunner_add_suite(sr, router_suite());
 	srunner_add_suite(sr, valid_suite());
+	srunner_add_suite(sr, valid_numbers_suite());
+	srunner_add_suite(sr, valid_time_suite());
+	srunner_add_suite(sr, valid_gear_suite());
 	srunner_add_suite(sr, units_suite());
 	srunner_add_suite(sr, body_suite());
+	srunner_add_suite(sr, body_limits_suite());
 	srunner_add_suite(sr, routes_doc_suite());
 	srunner_add_suite(sr, query_suite());
 	srunner_add_suite(sr, db_json_suite());
