@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -276,6 +277,9 @@ static int worker_serve(struct ctx *c, FCGX_Request *req, const sigset_t *open,
 		worker_handle(c, req);
 		FCGX_Finish_r(req);
 		ctx_reset(c);
+		/* Give the pages a large answer left free back to the kernel, so a worker's memory
+		 * follows what it holds, not the largest answer it ever built. */
+		malloc_trim(0);
 	}
 	close(epfd);
 	return code;
