@@ -45,17 +45,38 @@ stack_descendants() {
 # stack_terminate PID SIGNAL WHAT: send SIGNAL, wait up to STOP_TIMEOUT, then
 # SIGKILL PID and its descendants (so no worker outlives a killed master).
 # Returns 1 when it had to kill.
+# Now in tenths of a second.
+stack_tenths() {
+	local us=${EPOCHREALTIME/[.,]/}
+	printf '%s\n' $((us / 100000))
+}
+
+# One deadline for a whole stop: stack_stop_begin sets it, and each stack_terminate after it
+# waits only for what is left, so nginx and then the workers together take at most
+# STOP_TIMEOUT, not STOP_TIMEOUT each.
+stack_stop_begin() {
+	STACK_STOP_DEADLINE=$(($(stack_tenths) + STOP_TIMEOUT * 10))
+}
+
+stack_stop_end() {
+	STACK_STOP_DEADLINE=
+}
+
 stack_terminate() {
-	local pid=$1 sig=$2 what=$3 i kids
+	local pid=$1 sig=$2 what=$3 i kids ticks=$((STOP_TIMEOUT * 10))
 	stack_alive "$pid" || return 0
+	if [ -n "${STACK_STOP_DEADLINE:-}" ]; then
+		ticks=$((STACK_STOP_DEADLINE - $(stack_tenths)))
+		[ "$ticks" -ge 1 ] || ticks=1
+	fi
 	kill -s "$sig" "$pid" 2>/dev/null || true
-	for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+	for ((i = 0; i < ticks; i++)); do
 		stack_alive "$pid" || break
 		sleep 0.1
 	done
 	if stack_alive "$pid"; then
 		kids=$(stack_descendants "$pid")
-		stack_warn "$what (pid $pid) still running after ${STOP_TIMEOUT}s; sending SIGKILL"
+		stack_warn "$what (pid $pid) still running at the stop's deadline (STOP_TIMEOUT ${STOP_TIMEOUT}s); sending SIGKILL"
 		# shellcheck disable=SC2086 # one pid per word
 		kill -s KILL "$pid" $kids 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true

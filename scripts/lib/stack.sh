@@ -46,8 +46,10 @@
 # nginx or the workers ignored the stop signal and had to be killed.
 stack_stop() {
 	local rc=0
+	stack_stop_begin
 	stack_nginx_stop || rc=1
 	stack_workers_stop || rc=1
+	stack_stop_end
 	stack_orphans_stop
 	stack_pg_stop || true
 	return $rc
