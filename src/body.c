@@ -105,7 +105,8 @@ static long body_hex4(const char *p)
 	return v;
 }
 
-/* s->p at the 'u' of \uXXXX: steps over it (and over the low half of a surrogate pair).
+/* s->p at the u of a \u escape (four hex digits follow): steps over it, and over the low
+ * half of a surrogate pair.
  * A lone surrogate is refused: json-c would store U+FFFD instead, jsonb refuses it. */
 static int body_unicode_escape(struct body_scan *s)
 {
