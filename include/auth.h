@@ -33,6 +33,8 @@ struct auth_identity {
 err_t auth_verify(const struct auth_keys *k, const char *authorization, time_t now,
 		  struct auth_identity *id, const char **why) WUR;
 void auth_identity_clear(struct auth_identity *id);
+/* How often auth_verify found a token in its cache of verified tokens (auth_cache.h). */
+void auth_keys_cache_counts(const struct auth_keys *k, unsigned long *hits, unsigned long *misses);
 
 /* The token of an Authorization header value: "Bearer" (any case: RFC 9110 11.1), exactly
  * one space (RFC 9110 11.4 allows 1*SP; one is what clients send), a token68 (RFC 9110 11.2)

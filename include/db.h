@@ -45,6 +45,7 @@ struct db_sess {
 	struct db_conn *conn;
 	const char *role;   /* "authenticated", "service_role"; NULL: the connecting role */
 	const char *claims; /* JSON text for request.jwt.claims, or NULL */
+	const char *sub;    /* the claims' sub for request.jwt.claim.sub, or NULL */
 	const struct log_ctx *log;
 	int snapshot; /* reads: every statement sees one snapshot (REPEATABLE READ READ ONLY) */
 	unsigned timeout_ms; /* statement_timeout of this request; 0: DB_TIMEOUT_MS */

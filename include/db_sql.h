@@ -15,12 +15,16 @@
 	"m.id, m.created_at, m.updated_at, m.user_id, m.bike_id, m.part_id, "              \
 	"m.maintenance_type, m.description, m.performed_at, m.cost, m.metadata"
 
-/* Parts installed now on the bikes selected by WHERE_BIKE (a condition on i.bike_id). */
+/* Parts installed now on the bikes selected by WHERE_BIKE (a condition on i.bike_id), read
+ * from the tables rather than part_v: its join for current_bike_id would look up the same
+ * open installation a second time. */
 #define DB_PARTS_INSTALLED(WHERE_BIKE)                                                   \
-	"SELECT " DB_PART_COLS ", i.id AS \"installation.id\", "                          \
+	"SELECT p.id, p.created_at, p.updated_at, p.user_id, p.name, p.type, p.brand, "     \
+	"p.model, p.purchase_date, p.initial_kilometrage, p.total_kilometrage, p.metadata, " \
+	"i.bike_id AS current_bike_id, i.id AS \"installation.id\", "                     \
 	"i.installed_at AS \"installation.installed_at\" "                                 \
-	"FROM vehicles.part_v p JOIN vehicles.part_installation i "                        \
-	"ON i.part_id = p.id AND i.removed_at IS NULL WHERE " WHERE_BIKE                   \
+	"FROM vehicles.part_installation i JOIN vehicles.user_part p "                     \
+	"ON p.id = i.part_id WHERE i.removed_at IS NULL AND " WHERE_BIKE                   \
 	" ORDER BY i.installed_at DESC, p.id"
 
 /* Whole UTC days since purchase_date, or since created_at where there is none; >= 0. */

@@ -24,6 +24,7 @@
 #include <jwt.h>
 #include <openssl/crypto.h>
 
+#include "auth_cache.h"
 #include "jwks.h"
 #include "valid.h"
 
@@ -33,6 +34,7 @@ struct auth_keys {
 	unsigned char *hs_secret; /* NULL when HS256 is not configured */
 	size_t hs_len;
 	struct jwks_set jwks;
+	struct auth_cache *cache; /* tokens verified with these keys; NULL: none kept */
 };
 
 void auth_keys_free(struct auth_keys *k)
@@ -44,6 +46,7 @@ void auth_keys_free(struct auth_keys *k)
 		free(k->hs_secret);
 	}
 	jwks_set_free(&k->jwks);
+	auth_cache_free(k->cache);
 	free(k);
 }
 
@@ -73,6 +76,7 @@ err_t auth_keys_load(struct auth_keys **out, const char *hs256_secret, const cha
 		*why = "no token key configured (no JWT secret, no usable ES256/RS256 JWKS key)";
 		goto out;
 	}
+	k->cache = auth_cache_new(); /* none (out of memory) only means every token is checked */
 	*out = k;
 	k = NULL;
 	rc = ERR_OK;
@@ -429,6 +433,35 @@ static err_t auth_check_claims(const char *grants, time_t now, struct json_objec
 	return auth_check_identity(*claims, id, why);
 }
 
+/* A token verified before with these keys: *id from the cache. */
+static err_t auth_from_cache(const struct auth_keys *k, const char *tok, size_t tok_len,
+			     time_t now, struct auth_identity *id)
+{
+	struct auth_cache_hit hit;
+
+	if (auth_cache_get(k->cache, tok, tok_len, now, &hit) != ERR_OK ||
+	    (id->claims_json = strdup(hit.claims_json)) == NULL)
+		return ERR_NOT_FOUND;
+	memcpy(id->sub, hit.sub, strlen(hit.sub) + 1);     /* lengths checked when kept */
+	memcpy(id->role, hit.role, strlen(hit.role) + 1);
+	return ERR_OK;
+}
+
+/* Keeps a token that just verified, with the times a cache hit must check again. */
+static void auth_to_cache(const struct auth_keys *k, const char *tok, size_t tok_len,
+			  struct json_object *claims, const struct auth_identity *id)
+{
+	double exp = 0, nbf = -INFINITY;
+	int present;
+
+	if (auth_num_claim(claims, "exp", &present, &exp) != ERR_OK || !present ||
+	    auth_num_claim(claims, "nbf", &present, &nbf) != ERR_OK)
+		return;
+	if (!present)
+		nbf = -INFINITY;
+	auth_cache_put(k->cache, tok, tok_len, exp, nbf, id->claims_json, id->sub, id->role);
+}
+
 err_t auth_verify(const struct auth_keys *k, const char *authorization, time_t now,
 		  struct auth_identity *id, const char **why)
 {
@@ -445,8 +478,13 @@ err_t auth_verify(const struct auth_keys *k, const char *authorization, time_t n
 		*why = "no token keys loaded";
 		goto out;
 	}
-	if (auth_bearer_parse(authorization, &tok, &tok_len, why) != ERR_OK ||
-	    auth_decode(k, tok, tok_len, &jwt, why) != ERR_OK)
+	if (auth_bearer_parse(authorization, &tok, &tok_len, why) != ERR_OK)
+		goto out;
+	if (auth_from_cache(k, tok, tok_len, now, id) == ERR_OK) {
+		*why = "ok";
+		return ERR_OK;
+	}
+	if (auth_decode(k, tok, tok_len, &jwt, why) != ERR_OK)
 		goto out;
 	/* Checking the text that goes to Postgres keeps what we check and what RLS sees the same. */
 	grants = jwt_get_grants_json(jwt, NULL);
@@ -458,6 +496,7 @@ err_t auth_verify(const struct auth_keys *k, const char *authorization, time_t n
 		goto out;
 	id->claims_json = grants;
 	grants = NULL;
+	auth_to_cache(k, tok, tok_len, claims, id);
 	*why = "ok";
 	rc = ERR_OK;
 out:
@@ -467,4 +506,9 @@ out:
 	json_object_put(claims);
 	jwt_free(jwt);
 	return rc;
+}
+
+void auth_keys_cache_counts(const struct auth_keys *k, unsigned long *hits, unsigned long *misses)
+{
+	auth_cache_stats(k ? k->cache : NULL, hits, misses);
 }

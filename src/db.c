@@ -36,10 +36,13 @@ struct db_conn {
 	" set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true),"     \
 	" set_config('IntervalStyle', 'postgres', true)"
 static struct db_stmt db_st_setup = {"db_setup", "SELECT " DB_LOCAL_SETTINGS, 2, 0};
-/* ...and who the statements run as: the caller's role and claims, as PostgREST does. */
+/* ...and who the statements run as: the caller's role and claims, as PostgREST does. The
+ * sub goes in request.jwt.claim.sub as well, which auth.uid() (Supabase's, and ours) reads
+ * before it would parse the claims' JSON: every policy and function asks for it. */
 static struct db_stmt db_st_claims = {"db_claims",
 	"SELECT " DB_LOCAL_SETTINGS ", set_config('role', $3, true),"
-	" set_config('request.jwt.claims', $4, true)", 4, 0};
+	" set_config('request.jwt.claims', $4, true), set_config('request.jwt.claim.sub', $5, true)",
+	5, 0};
 static const char db_begin_sql[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 struct db_conn *db_open(const char *conninfo)
@@ -262,7 +265,8 @@ static int db_pipe_send(struct db_conn *db, struct db_sess *s, struct db_query *
 		return -1;
 	{
 		char st_ms[16], lock_ms[16];
-		const char *cp[4] = {st_ms, lock_ms, s->role, s->claims ? s->claims : ""};
+		const char *cp[5] = {st_ms, lock_ms, s->role, s->claims ? s->claims : "",
+				     s->sub ? s->sub : ""};
 		if (snprintf(st_ms, sizeof(st_ms), "%u", s->timeout_ms ? s->timeout_ms : DB_TIMEOUT_MS) < 0 ||
 		    snprintf(lock_ms, sizeof(lock_ms), "%u", DB_LOCK_TIMEOUT_MS) < 0 ||
 		    db_pipe_stmt(db, p, s->role ? &db_st_claims : &db_st_setup, cp, NULL, -1) != 0)

@@ -119,6 +119,7 @@ static err_t routes_session(struct ctx *c)
 	c->db.log = &c->log;
 	c->db.role = c->id.role[0] ? c->id.role : NULL;
 	c->db.claims = c->id.claims_json;
+	c->db.sub = c->id.sub[0] ? c->id.sub : NULL;
 	c->db.snapshot = strcmp(c->method, "GET") == 0 || strcmp(c->method, "HEAD") == 0;
 	/* A read that has waited this long will not be waited for; a write may hold locks and
 	 * credit many parts. Routes that need longer (batches, exports) say so in the table. */

@@ -56,28 +56,43 @@ static const char *worker_status_text(int status)
 	}
 }
 
-/* Reads the body into c->body, refusing more than BODY_MAX_BYTES whatever the headers say. */
-static err_t worker_read_body(struct ctx *c, FCGX_Request *req)
+/* The first buffer for a body of unknown length (no CONTENT_LENGTH): most bodies fit, and a
+ * GET does not pay for a BODY_MAX_BYTES allocation it never fills. */
+#define WORKER_BODY_FIRST 4096
+
+/* Reads the body into c->body, refusing more than BODY_MAX_BYTES whatever the headers say.
+ * *eof: the whole FastCGI stdin was read (so the connection can be closed at once). */
+static err_t worker_read_body(struct ctx *c, FCGX_Request *req, int *eof)
 {
 	const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
-	long want = 0;
+	long want = -1;
 	size_t cap, len = 0;
 
+	*eof = 0;
 	if (cl && *cl && (valid_parse_int(cl, 0, 1L << 40, &want) != 0))
 		return ERR_VALIDATION;
 	if (want > BODY_MAX_BYTES)
 		return ERR_TOO_LARGE;
-	cap = (size_t)BODY_MAX_BYTES + 1;
-	c->body = malloc(cap + 1);
-	if (c->body == NULL)
+	/* One byte past what is announced (or allowed) tells a longer body from a full one. */
+	cap = want >= 0 ? (size_t)want + 1 : WORKER_BODY_FIRST;
+	if ((c->body = malloc(cap + 1)) == NULL)
 		return ERR_INTERNAL;
 	for (;;) {
-		int n = FCGX_GetStr(c->body + len, (int)(cap - len), req->in);
-		if (n <= 0)
+		int n;
+		if (len == cap) {
+			char *more;
+			if (cap > BODY_MAX_BYTES)
+				break;
+			cap = cap * 2 > (size_t)BODY_MAX_BYTES + 1 ? (size_t)BODY_MAX_BYTES + 1 : cap * 2;
+			if ((more = realloc(c->body, cap + 1)) == NULL)
+				return ERR_INTERNAL;
+			c->body = more;
+		}
+		if ((n = FCGX_GetStr(c->body + len, (int)(cap - len), req->in)) <= 0) {
+			*eof = 1;
 			break;
+		}
 		len += (size_t)n;
-		if (len >= cap)
-			break;
 	}
 	c->body[len] = '\0';
 	c->body_len = len;
@@ -159,8 +174,10 @@ static int worker_waited_too_long(const char *start, const char *bound_ms)
 	return ((long)now.tv_sec - sec) * 1000L + now.tv_nsec / 1000000L - msec > bound;
 }
 
-static void worker_handle(struct ctx *c, FCGX_Request *req)
+/* Serves one request; 1 when its whole stdin was read. */
+static int worker_handle(struct ctx *c, FCGX_Request *req)
 {
+	int eof;
 	char **env = req->envp;
 	const char *uri;
 	err_t rc;
@@ -179,7 +196,7 @@ static void worker_handle(struct ctx *c, FCGX_Request *req)
 		c->path = "/";
 	ctx_parse_query(c, FCGX_GetParam("QUERY_STRING", env));
 
-	rc = worker_read_body(c, req);
+	rc = worker_read_body(c, req, &eof);
 	if (rc == ERR_VALIDATION)
 		rc = ctx_fail(c, ERR_VALIDATION, "invalid Content-Length", NULL);
 	/* (after the body: nginx has written it whole; the liveness probe is always answered) */
@@ -190,6 +207,7 @@ static void worker_handle(struct ctx *c, FCGX_Request *req)
 	if (rc == ERR_OK)
 		rc = routes_dispatch(c);
 	worker_reply(c, req, rc);
+	return eof;
 }
 
 /* Installs the stop handler before FCGX_Init (libfcgi then keeps it) and blocks the stop
@@ -256,6 +274,18 @@ static int worker_listen_setup(const struct log_ctx *log)
 	return epfd;
 }
 
+/* Free memory a worker keeps in its heap before it gives it back (malloc_trim): a large
+ * answer's pages go back to the kernel, so a worker's memory follows what it holds, not the
+ * largest answer it ever built; below this the pages stay for the next request, without a
+ * system call and the page faults of taking them again. */
+#define WORKER_TRIM_FREE_BYTES (512u * 1024u)
+
+static void worker_trim(void)
+{
+	if (mallinfo2().fordblks > WORKER_TRIM_FREE_BYTES)
+		malloc_trim(0);
+}
+
 /* The accept loop, until a stop signal; 1 when fd 0 fails. */
 static int worker_serve(struct ctx *c, FCGX_Request *req, const sigset_t *open,
 			const struct log_ctx *log)
@@ -274,12 +304,16 @@ static int worker_serve(struct ctx *c, FCGX_Request *req, const sigset_t *open,
 			code = 1;
 			break;
 		}
-		worker_handle(c, req);
+		/* libfcgi's close shuts down our side and then waits, polling, for nginx to
+		 * close its own: a TCP habit (unread input there would reset the connection and
+		 * lose the answer). On this Unix socket, with the request read to its end,
+		 * nothing can be lost, so the worker closes at once and takes the next request
+		 * instead of waiting on nginx's event loop. */
+		if (worker_handle(c, req) && FCGX_Detach(req) != 0)
+			log_warn(log, "FastCGI detach failed");
 		FCGX_Finish_r(req);
 		ctx_reset(c);
-		/* Give the pages a large answer left free back to the kernel, so a worker's memory
-		 * follows what it holds, not the largest answer it ever built. */
-		malloc_trim(0);
+		worker_trim();
 	}
 	close(epfd);
 	return code;
@@ -310,6 +344,10 @@ int worker_run(const struct config *cfg, int ready_fd)
 			  why ? why : "unknown");
 		return 1;
 	}
+	/* No trimming and no growing of the heap's top on every request (glibc's default
+	 * trims at 128 KiB free): worker_trim decides when pages go back. */
+	if (mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024) != 1 || mallopt(M_TOP_PAD, 256 * 1024) != 1)
+		log_warn(&log, "mallopt failed; the heap is trimmed at glibc's defaults");
 	ctx_init(&c);
 	c.keys = keys;
 	c.conn = db_open(cfg->database_url);

@@ -7,11 +7,15 @@
 -- through security-definer functions, so it needs no grant or policy on it (and adds none).
 
 -- The caller's active bike, or null. Security definer: it reads the platform's table
--- without any grant on it, and only the caller's own row.
+-- without any grant on it, and only the caller's own row. PL/pgSQL, not SQL: a SQL function
+-- that cannot be inlined (security definer, SET) is parsed and planned again on every call,
+-- and every read of a bike calls this; PL/pgSQL keeps its plan for the session.
 CREATE OR REPLACE FUNCTION vehicles.bike_active_id() RETURNS uuid
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = ''
 AS $$
-  SELECT s.active_bike_id FROM public.user_settings s WHERE s.user_id = auth.uid()
+BEGIN
+  RETURN (SELECT s.active_bike_id FROM public.user_settings s WHERE s.user_id = auth.uid());
+END
 $$;
 REVOKE ALL ON FUNCTION vehicles.bike_active_id() FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION vehicles.bike_active_id() TO authenticated, service_role;

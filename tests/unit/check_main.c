@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 Suite *auth_suite(void);
+Suite *auth_cache_suite(void);
 Suite *jwks_suite(void);
 Suite *router_suite(void);
 Suite *valid_suite(void);
@@ -27,6 +28,7 @@ int main(void)
 	SRunner *sr = srunner_create(auth_suite());
 	int failed;
 
+	srunner_add_suite(sr, auth_cache_suite());
 	srunner_add_suite(sr, jwks_suite());
 	srunner_add_suite(sr, router_suite());
 	srunner_add_suite(sr, valid_suite());
