@@ -1,7 +1,8 @@
 /*
- * The rate-limit bucket of an API request (njs, libnginx-mod-http-js). nginx.conf.in runs
- * route() as the content handler of `location /`; it sets $rl_key and continues in
- * `location @api`, whose limit_req zones read it.
+ * The rate-limit bucket of an API request (njs, libnginx-mod-http-js). nginx.conf.in reads
+ * fast() as $rl_fast in `location /`, whose limit_req zones use it; for an ES256/RS256
+ * token fast() says "?" and the request goes through route(), the content handler of
+ * `location @api_async`, which sets $rl_key and continues in `location @api`.
  *
  *   "u:<sub>"  a token whose signature nginx checked, with a UUID sub: one bucket per user,
  *              however many sessions (tokens) the user holds
@@ -130,13 +131,28 @@ async function asym(alg, data, sig, kid) {
     return crypto.subtle.verify(use, key, b64(sig), data);
 }
 
-async function bucket(r) {
+/* The bucket of a token whose signature checked out. */
+function subject(t) {
+    const sub = segment(t[2]).sub;
+    if (typeof sub === 'string' && UUID.test(sub)) {
+        return 'u:' + sub.toLowerCase();
+    }
+    return 't:' + t[3].slice(0, 43);
+}
+
+/* [header fields, JWT parts] of the request's bearer token, or null. */
+function token(r) {
     const h = BEARER.exec(r.headersIn.Authorization || '');
     const t = h && JWT.exec(h[1]);
-    if (!t) {
+    return t ? [segment(t[1]), t] : null;
+}
+
+async function bucket(r) {
+    const tk = token(r);
+    if (!tk) {
         return '';
     }
-    const hdr = segment(t[1]);
+    const hdr = tk[0], t = tk[1];
     const data = t[1] + '.' + t[2];
     let ok = false;
     if (hdr.alg === 'HS256') {
@@ -144,14 +160,31 @@ async function bucket(r) {
     } else if (hdr.alg === 'ES256' || hdr.alg === 'RS256') {
         ok = await asym(hdr.alg, data, t[3], hdr.kid);
     }
-    if (ok !== true) {
-        return '';
+    return ok === true ? subject(t) : '';
+}
+
+/*
+ * js_set $rl_fast: the bucket where it can be found without waiting, which is every case but
+ * one: "?" for an ES256/RS256 token, whose signature only WebCrypto checks, and WebCrypto
+ * answers with a promise that a js_set handler cannot wait for. nginx.conf.in sends those
+ * requests through route() and @api; every other request goes straight to the workers, one
+ * njs call and no internal redirect (the redirect and the async handler cost about as much
+ * as the rest of nginx's work on a request).
+ */
+function fast(r) {
+    try {
+        const tk = token(r);
+        if (!tk) {
+            return '';
+        }
+        const alg = tk[0].alg, t = tk[1];
+        if (alg === 'ES256' || alg === 'RS256') {
+            return '?';
+        }
+        return alg === 'HS256' && hs256(t[1] + '.' + t[2], t[3]) ? subject(t) : '';
+    } catch (e) {
+        return ''; /* anything unreadable is anonymous; the worker answers 401 */
     }
-    const sub = segment(t[2]).sub;
-    if (typeof sub === 'string' && UUID.test(sub)) {
-        return 'u:' + sub.toLowerCase();
-    }
-    return 't:' + t[3].slice(0, 43);
 }
 
 async function route(r) {
@@ -182,4 +215,4 @@ function shed(r) {
     setTimeout(function () { r.return(503, body); }, ms);
 }
 
-export default {route, shed};
+export default {fast, route, shed};
