@@ -8,16 +8,25 @@
 static struct db_stmt st_log = {"ride_log",
 	"SELECT vehicles.ride_log($1, $2, $3::numeric, $4::timestamptz, $5, $6, $7)", 7, 0};
 static struct db_stmt st_delete = {"ride_delete", "SELECT vehicles.ride_delete($1, $2)", 2, 0};
-static struct db_stmt st_count = {"ride_count",
-	"SELECT count(*) FROM vehicles.kilometrage_log WHERE bike_id = $1", 1, 0};
-/* Newest first on (logged_at, id), served by kilometrage_log_bike_idx; $2/$3 the keyset. */
-static struct db_stmt st_page = {"ride_page",
-	"SELECT l.id, l.created_at, l.bike_id, l.user_id, l.distance, l.logged_at, l.notes,"
-	" (extract(epoch FROM l.logged_at) * 1000000)::bigint AS _cursor"
+/* The history's total: the bike's stored ride count, kept by the ride functions
+ * (011_ride_count.sql), so a page costs the same whatever the length of the history. */
+static struct db_stmt st_total = {"ride_total",
+	"SELECT ride_count FROM vehicles.user_bike WHERE id = $1", 1, 0};
+/* Newest first on (logged_at, id), both served by kilometrage_log_bike_idx (bike_id,
+ * logged_at DESC, id DESC). Two statements, not one with "$2 IS NULL OR": a prepared
+ * statement's generic plan could not use the keyset as an index bound, and a cursor page
+ * would read every newer ride. The keyset column is the cursor (include/cursor.h). */
+#define DB_RIDE_COLS \
+	"SELECT l.id, l.created_at, l.bike_id, l.user_id, l.distance, l.logged_at, l.notes," \
+	" (extract(epoch FROM l.logged_at) * 1000000)::bigint AS _cursor" \
 	" FROM vehicles.kilometrage_log l WHERE l.bike_id = $1"
-	" AND ($2::bigint IS NULL OR (l.logged_at, l.id) <"
-	" (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', $3::uuid))"
-	" ORDER BY l.logged_at DESC, l.id DESC LIMIT $4 OFFSET $5", 5, 0};
+#define DB_RIDE_ORDER " ORDER BY l.logged_at DESC, l.id DESC LIMIT "
+static struct db_stmt st_page = {"ride_page", DB_RIDE_COLS DB_RIDE_ORDER "$2 OFFSET $3", 3, 0};
+/* After the cursor's ride: $2 its microseconds since 1970, $3 its id. */
+static struct db_stmt st_after = {"ride_page_after",
+	DB_RIDE_COLS " AND (l.logged_at, l.id) <"
+	" (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', $3::uuid)"
+	DB_RIDE_ORDER "$4", 4, 0};
 
 err_t db_ride_log(struct db_sess *s, const struct db_ride *r, units_unit u, json_object **out,
 		  int *replayed)
@@ -69,8 +78,7 @@ static json_object *db_ride_items(const PGresult *res, long limit, units_unit u)
 err_t db_ride_history(struct db_sess *s, const char *bike, units_unit u, struct db_ride_page *p)
 {
 	struct db_page pg;
-	struct db_query q[2] = {{&st_count, {bike}},
-				{&st_page, {bike, p->cursor_us, p->cursor_id, pg.limit, pg.offset}}};
+	struct db_query q[2] = {{&st_total, {bike}}, {&st_page, {bike, pg.limit, pg.offset}}};
 	err_t rc;
 
 	p->items = NULL;
@@ -78,6 +86,8 @@ err_t db_ride_history(struct db_sess *s, const char *bike, units_unit u, struct 
 	/* One row more than asked tells whether there is a next page. */
 	if (db_page_init(&pg, p->limit + 1, p->offset) != 0)
 		return ERR_INTERNAL;
+	if (p->cursor_us) /* (rides_history refuses an offset with a cursor) */
+		q[1] = (struct db_query){&st_after, {bike, p->cursor_us, p->cursor_id, pg.limit}};
 	if ((rc = db_run(s, q, 2)) != ERR_OK)
 		return rc;
 	p->total = db_count(q[0].res);

@@ -7,6 +7,8 @@
 -- recorded as withheld from it (vehicles.kilometrage_withheld). Every way of writing rides
 -- (logging, deleting, and any later edit or batch) goes through ride_credit and
 -- ride_uncredit, so the rule and the invariant (vehicles.kilometrage_check()) hold for all.
+-- Whatever adds or removes a ride also moves its bike's ride_count (011_ride_count.sql, the
+-- history's total) in the same statement as the bike's total, under the bike's row lock.
 -- The functions authenticated may call are security definer: they see every row, so they
 -- check ownership themselves (gear_assert, gear_lock) and filter every write by it, and they
 -- check every rule of the write (api-notes) as the worker does, for callers with SQL access.
@@ -22,7 +24,6 @@ AS $$
 DECLARE
   v_me uuid := auth.uid();
   v_log vehicles.kilometrage_log;
-  v_on uuid[];
   v_mine uuid[];
   v_theirs uuid[];
 BEGIN
@@ -32,30 +33,44 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION USING ERRCODE = 'VS404', MESSAGE = 'Kilometrage entry not found';
   END IF;
-  SELECT array_agg(i.part_id) INTO v_on FROM vehicles.part_installation i
-   WHERE i.bike_id = v_log.bike_id AND i.installed_at <= v_log.logged_at
-     AND (i.removed_at IS NULL OR i.removed_at > v_log.logged_at)
-     AND NOT EXISTS (SELECT 1 FROM vehicles.kilometrage_credit c
-                      WHERE c.log_id = p_log AND c.part_id = i.part_id)
-     AND NOT EXISTS (SELECT 1 FROM vehicles.kilometrage_withheld w
-                      WHERE w.log_id = p_log AND w.part_id = i.part_id);
-  IF v_on IS NULL THEN
-    RETURN;
-  END IF;
-  -- Locked in id order (bike first, then parts: the global order), and the owner read once
-  -- locked: a part given away, or deleted, while we waited is seen as it is now.
+  -- The parts on the bike at logged_at not yet credited with (or withheld) this ride, locked
+  -- in id order (bike first, then parts: the global order) in the same statement that finds
+  -- them, and their owner read once locked: a part given away, or deleted, while we waited
+  -- is seen as it is now.
   SELECT array_agg(s.id) FILTER (WHERE s.user_id = v_me),
          array_agg(s.id) FILTER (WHERE s.user_id IS DISTINCT FROM v_me)
     INTO v_mine, v_theirs
-    FROM (SELECT p.id, p.user_id FROM vehicles.user_part p WHERE p.id = ANY (v_on)
-           ORDER BY p.id FOR NO KEY UPDATE) s;
-  INSERT INTO vehicles.kilometrage_credit (log_id, part_id, distance)
-  SELECT p_log, m, v_log.distance FROM unnest(v_mine) m;
-  UPDATE vehicles.user_part SET total_kilometrage = total_kilometrage + v_log.distance,
-                                updated_at = now()
-   WHERE id = ANY (v_mine);
-  INSERT INTO vehicles.kilometrage_withheld (log_id, part_id, distance)
-  SELECT p_log, t, v_log.distance FROM unnest(v_theirs) t;
+    FROM (SELECT p.id, p.user_id
+            FROM vehicles.part_installation i JOIN vehicles.user_part p ON p.id = i.part_id
+           WHERE i.bike_id = v_log.bike_id AND i.installed_at <= v_log.logged_at
+             AND (i.removed_at IS NULL OR i.removed_at > v_log.logged_at)
+             AND NOT EXISTS (SELECT 1 FROM vehicles.kilometrage_credit c
+                              WHERE c.log_id = p_log AND c.part_id = i.part_id)
+             AND NOT EXISTS (SELECT 1 FROM vehicles.kilometrage_withheld w
+                              WHERE w.log_id = p_log AND w.part_id = i.part_id)
+           ORDER BY p.id FOR NO KEY UPDATE OF p) s;
+  IF v_mine IS NOT NULL THEN
+    -- The credits and the totals in one statement, found again by the same conditions
+    -- (the rows are locked, so nothing moved) rather than from the array: a statement with
+    -- only scalar parameters keeps one plan, one with an array is planned on every call.
+    WITH c AS (
+      INSERT INTO vehicles.kilometrage_credit (log_id, part_id, distance)
+      SELECT p_log, p.id, v_log.distance
+        FROM vehicles.part_installation i JOIN vehicles.user_part p ON p.id = i.part_id
+       WHERE i.bike_id = v_log.bike_id AND i.installed_at <= v_log.logged_at
+         AND (i.removed_at IS NULL OR i.removed_at > v_log.logged_at) AND p.user_id = v_me
+         AND NOT EXISTS (SELECT 1 FROM vehicles.kilometrage_credit k
+                          WHERE k.log_id = p_log AND k.part_id = i.part_id)
+      RETURNING part_id
+    )
+    UPDATE vehicles.user_part p SET total_kilometrage = p.total_kilometrage + v_log.distance,
+                                    updated_at = now()
+      FROM c WHERE p.id = c.part_id;
+  END IF;
+  IF v_theirs IS NOT NULL THEN
+    INSERT INTO vehicles.kilometrage_withheld (log_id, part_id, distance)
+    SELECT p_log, t, v_log.distance FROM unnest(v_theirs) t;
+  END IF;
 END
 $$;
 REVOKE ALL ON FUNCTION vehicles.ride_credit(uuid) FROM PUBLIC, anon, authenticated, service_role;
@@ -133,9 +148,9 @@ $$;
 REVOKE ALL ON FUNCTION vehicles.ride_validate(numeric, timestamptz, text, text)
   FROM PUBLIC, anon, authenticated, service_role;
 
--- Logs a ride in one transaction: the bike's total, the log entry, and its credits
--- (ride_credit). With an Idempotency-Key the first answer is kept and a retry gets it back
--- without changing anything. Returns {"replayed": bool, "body": {bike, log,
+-- Logs a ride in one transaction: the bike's total and ride count, the log entry, and its
+-- credits (ride_credit). With an Idempotency-Key the first answer is kept and a retry gets
+-- it back without changing anything. Returns {"replayed": bool, "body": {bike, log,
 -- affected_parts}} with distances in km; affected_parts are the parts the ride credited.
 CREATE OR REPLACE FUNCTION vehicles.ride_log(p_id uuid, p_bike uuid, p_distance numeric,
                                              p_at timestamptz, p_notes text, p_key text,
@@ -181,10 +196,11 @@ BEGIN
     END IF;
   END IF;
 
-  -- The bike row lock orders this ride against installs and removals on the bike; the
-  -- owner is checked again under it (a transfer may have committed meanwhile).
+  -- The bike row lock orders this ride against installs and removals on the bike (and
+  -- against other rides: ride_count, the history's total, counts each once); the owner is
+  -- checked again under it (a transfer may have committed meanwhile).
   UPDATE vehicles.user_bike SET total_kilometrage = total_kilometrage + v_km,
-                                updated_at = now()
+                                ride_count = ride_count + 1, updated_at = now()
    WHERE id = p_bike AND user_id = v_me;
   IF NOT FOUND THEN
     -- Deleted or transferred since our check: say which.
@@ -216,8 +232,8 @@ REVOKE ALL ON FUNCTION vehicles.ride_log(uuid, uuid, numeric, timestamptz, text,
 GRANT EXECUTE ON FUNCTION vehicles.ride_log(uuid, uuid, numeric, timestamptz, text, text, text)
   TO authenticated, service_role;
 
--- Deletes a ride: the bike's total loses it, and so do the parts it credited that the
--- caller owns now; a part that changed owner since keeps its credit (ride_uncredit).
+-- Deletes a ride: the bike's total and ride count lose it, and so do the parts it credited
+-- that the caller owns now; a part that changed owner since keeps its credit (ride_uncredit).
 CREATE OR REPLACE FUNCTION vehicles.ride_delete(p_bike uuid, p_log uuid) RETURNS uuid
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
 AS $$
@@ -234,7 +250,7 @@ BEGIN
   END IF;
   PERFORM vehicles.ride_uncredit(p_log);
   UPDATE vehicles.user_bike SET total_kilometrage = total_kilometrage - v_distance,
-                                updated_at = now()
+                                ride_count = ride_count - 1, updated_at = now()
    WHERE id = p_bike;
   DELETE FROM vehicles.kilometrage_log WHERE id = p_log;
   RETURN p_log;

@@ -1,6 +1,7 @@
 -- The kilometrage invariant, for tests and operators (scripts/check-kilometrage), as the
 -- service role only. Every row returned is a violation:
 --   bike:   total = initial + sum of its rides
+--   ride_count: a bike's stored ride count (the history's total) = the number of its rides
 --   part:   total = initial + sum of its credits (a credit detached from its ride, log_id
 --           NULL, still counts: the part rode it before its ride was deleted or its bike went)
 --   pairs:  each (ride, part that was on the ride's bike at logged_at) pair has exactly one
@@ -13,10 +14,16 @@ CREATE OR REPLACE FUNCTION vehicles.kilometrage_check()
 RETURNS TABLE (kind text, id uuid, expected numeric, actual numeric)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = ''
 AS $$
-  SELECT 'bike', b.id, b.initial_kilometrage + coalesce(sum(l.distance), 0), b.total_kilometrage
-    FROM vehicles.user_bike b LEFT JOIN vehicles.kilometrage_log l ON l.bike_id = b.id
-   GROUP BY b.id
-  HAVING b.initial_kilometrage + coalesce(sum(l.distance), 0) <> b.total_kilometrage
+  -- One pass over the bikes' rides for both of their checks.
+  WITH bike AS (
+    SELECT b.id, b.initial_kilometrage + coalesce(sum(l.distance), 0) AS km, b.total_kilometrage,
+           count(l.id) AS rides, b.ride_count
+      FROM vehicles.user_bike b LEFT JOIN vehicles.kilometrage_log l ON l.bike_id = b.id
+     GROUP BY b.id
+  )
+  SELECT 'bike', id, km, total_kilometrage FROM bike WHERE km <> total_kilometrage
+  UNION ALL
+  SELECT 'ride_count', id, rides, ride_count FROM bike WHERE rides <> ride_count
   UNION ALL
   SELECT 'part', p.id, p.initial_kilometrage + coalesce(sum(c.distance), 0), p.total_kilometrage
     FROM vehicles.user_part p LEFT JOIN vehicles.kilometrage_credit c ON c.part_id = p.id

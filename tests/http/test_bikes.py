@@ -106,8 +106,8 @@ def test_patch_initial_kilometrage_moves_total_by_delta(db, api, create_bike):
     # A 50 km ride logged on the bike (made here directly: the kilometrage route is elsewhere).
     db.execute("INSERT INTO vehicles.kilometrage_log (bike_id, user_id, distance)"
                " VALUES (%s, %s, 50)", (b["id"], b["user_id"]))
-    db.execute("UPDATE vehicles.user_bike SET total_kilometrage = total_kilometrage + 50"
-               " WHERE id = %s", (b["id"],))
+    db.execute("UPDATE vehicles.user_bike SET total_kilometrage = total_kilometrage + 50,"
+               " ride_count = ride_count + 1 WHERE id = %s", (b["id"],))
     assert assert_status(api.get(f"/api/bikes/{b['id']}"), 200)["total_kilometrage"] == 150
     p = assert_status(api.patch(f"/api/bikes/{b['id']}", json={"initial_kilometrage": 120}), 200)
     assert p["total_kilometrage"] == 170, describe(api.get(f"/api/bikes/{b['id']}"))
