@@ -76,6 +76,11 @@ err_t db_one(struct db_sess *s, struct db_query *q, size_t n, units_unit u, json
 /* A page: q[count_i] answers count(*), q[rows_i] the rows, as *rows and *total. */
 err_t db_list(struct db_sess *s, struct db_query *q, size_t n, size_t count_i, size_t rows_i,
 	      units_unit u, json_object **rows, long *total) WUR;
+/* A page in one statement: the rows of page carry the total in a column "_total" (a
+ * subquery of the same statement, so one snapshot for both); only an empty page runs count (its
+ * count(*)) as well. */
+err_t db_list_counted(struct db_sess *s, struct db_query *page, struct db_query *count,
+		      units_unit u, json_object **rows, long *total) WUR;
 /* A JSON document our SQL built, in the first column of the last query's first row, made
  * into API shape for unit u (db_json_api). */
 err_t db_doc(struct db_sess *s, struct db_query *q, size_t n, units_unit u, json_object **doc) WUR;

@@ -259,9 +259,12 @@ static int db_pipe_plain(struct db_conn *db, struct db_pipe *p, const char *sql)
 static int db_pipe_send(struct db_conn *db, struct db_sess *s, struct db_query *q, size_t n,
 			struct db_pipe *p)
 {
+	/* One statement sees one snapshot by itself: only two or more need the transaction. */
+	int explicit_tx = s->snapshot && s->npre + n > 1;
+
 	if (!PQenterPipelineMode(db->pg))
 		return -1;
-	if (s->snapshot && db_pipe_plain(db, p, db_begin_sql) != 0)
+	if (explicit_tx && db_pipe_plain(db, p, db_begin_sql) != 0)
 		return -1;
 	{
 		char st_ms[16], lock_ms[16];
@@ -278,7 +281,7 @@ static int db_pipe_send(struct db_conn *db, struct db_sess *s, struct db_query *
 	for (size_t i = 0; i < n; i++)
 		if (db_pipe_stmt(db, p, q[i].stmt, q[i].params, &q[i], (long)(s->npre + i)) != 0)
 			return -1;
-	if (s->snapshot && db_pipe_plain(db, p, "COMMIT") != 0)
+	if (explicit_tx && db_pipe_plain(db, p, "COMMIT") != 0)
 		return -1;
 	return PQpipelineSync(db->pg) ? 0 : -1;
 }
@@ -464,6 +467,35 @@ err_t db_list(struct db_sess *s, struct db_query *q, size_t n, size_t count_i, s
 			rc = ERR_INTERNAL;
 	}
 	db_queries_clear(q, n);
+	return rc;
+}
+
+err_t db_list_counted(struct db_sess *s, struct db_query *page, struct db_query *count,
+		      units_unit u, json_object **rows, long *total)
+{
+	err_t rc = db_run(s, page, 1);
+	const char *t;
+
+	*rows = NULL;
+	*total = 0;
+	if (rc != ERR_OK)
+		return rc;
+	if (PQntuples(page->res) > 0) {
+		t = db_text(page->res, 0, "_total");
+		*total = t ? strtol(t, NULL, 10) : 0;
+		*rows = db_json_rows(page->res, u);
+	} else {
+		/* An empty page (no rows, or past the end) says nothing of the total. */
+		rc = db_run(s, count, 1);
+		if (rc == ERR_OK) {
+			*total = db_count(count->res);
+			*rows = json_object_new_array();
+		}
+	}
+	if (rc == ERR_OK && *rows == NULL)
+		rc = ERR_INTERNAL;
+	db_queries_clear(page, 1);
+	db_queries_clear(count, 1);
 	return rc;
 }
 

@@ -24,6 +24,12 @@ static struct db_stmt st_page = {"bike_page",
 	"SELECT " DB_BIKE_COLS " FROM vehicles.bike_v b WHERE b.user_id = auth.uid()"
 	" ORDER BY b.created_at DESC, b.id DESC LIMIT $1 OFFSET $2", 2, 0};
 
+/* The page with its total, in one statement (db_list_counted). */
+static struct db_stmt st_page_counted = {"bike_page_counted",
+	"SELECT " DB_BIKE_COLS ", (SELECT count(*) FROM vehicles.user_bike"
+	" WHERE user_id = auth.uid()) AS _total FROM vehicles.bike_v b WHERE b.user_id = auth.uid()"
+	" ORDER BY b.created_at DESC, b.id DESC LIMIT $1 OFFSET $2", 2, 0};
+
 static struct db_stmt st_page_parts = {"bike_page_parts",
 	DB_PARTS_INSTALLED("i.bike_id IN (SELECT id FROM vehicles.user_bike WHERE user_id = auth.uid()"
 			   " ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2)"), 2, 0};
@@ -122,8 +128,10 @@ err_t db_bike_list(struct db_sess *s, long limit, long offset, int include_parts
 	*bikes = NULL;
 	if (db_page_init(&pg, limit, offset) != 0)
 		return ERR_INTERNAL;
-	if (!include_parts)
-		return db_list(s, q, 2, 0, 1, u, bikes, total);
+	if (!include_parts) {
+		struct db_query page = {&st_page_counted, {pg.limit, pg.offset}};
+		return db_list_counted(s, &page, &q[0], u, bikes, total);
+	}
 	rc = db_run(s, q, 3);
 	if (rc == ERR_OK) {
 		*total = db_count(q[0].res);

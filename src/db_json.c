@@ -200,6 +200,8 @@ json_object *db_json_row(const PGresult *res, int row, units_unit unit)
 		const char *v = PQgetvalue(res, row, f);
 		json_object *j = NULL;
 
+		if (name[0] == '_')
+			continue; /* ours, not the client's: a page's "_total" (db_list_counted) */
 		if (PQgetisnull(res, row, f)) {
 			db_json_put(o, name, NULL);
 			continue;

@@ -24,8 +24,11 @@ static struct db_stmt st_count = {"part_count",
 	"SELECT count(*) FROM vehicles.part_v p WHERE p.user_id = auth.uid()"
 	" AND ($1::boolean IS NULL OR (p.current_bike_id IS NOT NULL) = $1::boolean)", 1, 0};
 
+/* The page with its total, in one statement (db_list_counted). */
 static struct db_stmt st_page = {"part_page",
-	"SELECT " DB_PART_COLS " FROM vehicles.part_v p WHERE p.user_id = auth.uid()"
+	"SELECT " DB_PART_COLS ", (SELECT count(*) FROM vehicles.part_v c WHERE c.user_id = auth.uid()"
+	" AND ($1::boolean IS NULL OR (c.current_bike_id IS NOT NULL) = $1::boolean)) AS _total"
+	" FROM vehicles.part_v p WHERE p.user_id = auth.uid()"
 	" AND ($1::boolean IS NULL OR (p.current_bike_id IS NOT NULL) = $1::boolean)"
 	" ORDER BY p.created_at DESC, p.id DESC LIMIT $2 OFFSET $3", 3, 0};
 
@@ -123,7 +126,7 @@ err_t db_part_list(struct db_sess *s, int installed, long limit, long offset, un
 	*parts = NULL;
 	if (db_page_init(&pg, limit, offset) != 0)
 		return ERR_INTERNAL;
-	return db_list(s, q, 2, 0, 1, u, parts, total);
+	return db_list_counted(s, &q[1], &q[0], u, parts, total);
 }
 
 err_t db_part_stats(struct db_sess *s, const char *id, units_unit u, json_object **stats)
