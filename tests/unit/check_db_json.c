@@ -157,6 +157,16 @@ START_TEST(test_row_integers)
 }
 END_TEST
 
+/* Columns named with a leading underscore are the service's own (a page's "_total"). */
+START_TEST(test_row_underscore_columns_left_out)
+{
+	static const struct col cols[] = {{"id", T_INT4}, {"_total", T_INT8}, {"name_", T_TEXT}};
+	static const char *const vals[] = {"1", "57", "x"};
+
+	expect_row(cols, 3, vals, UNITS_KM, "{\"id\":1,\"name_\":\"x\"}");
+}
+END_TEST
+
 START_TEST(test_row_timestamps)
 {
 	static const struct col cols[] = {
@@ -451,6 +461,7 @@ Suite *db_json_suite(void)
 	TCase *tc = tcase_create("row");
 
 	tcase_add_test(tc, test_row_distances_mi);
+	tcase_add_test(tc, test_row_underscore_columns_left_out);
 	tcase_add_test(tc, test_row_distances_km);
 	tcase_add_test(tc, test_row_other_numbers_not_converted);
 	tcase_add_test(tc, test_row_mixed_one_unit);
