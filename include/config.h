@@ -16,7 +16,13 @@ struct config {
 	const char *jwks;        /* SUPABASE_JWKS (path or JSON text), or NULL */
 	const char *database_url; /* DATABASE_URL, or NULL (libpq defaults) */
 	int workers;             /* WORKERS: the master's pool size, CONFIG_WORKERS_DEFAULT */
+	const char *redis_url;   /* REDIS_URL (include/cache.h's forms), or NULL: no list cache */
+	int list_cache;          /* LIST_CACHE on/off; with REDIS_URL, CONFIG_LIST_CACHE_DEFAULT */
+	unsigned redis_timeout_ms; /* REDIS_TIMEOUT_MS: connect and each command */
 };
+
+/* The list cache with REDIS_URL set and LIST_CACHE unset (README, "The list cache"). */
+#define CONFIG_LIST_CACHE_DEFAULT 1
 
 /* WORKERS: how many workers the prefork master keeps (src/master.c). */
 #define CONFIG_WORKERS_DEFAULT 4
@@ -25,7 +31,8 @@ struct config {
 /* get: getenv, or a stand-in for tests. ERR_VALIDATION with *why (a static text naming the
  * variable) when the settings are unusable: an unknown VEHICLE_ENV, production without a
  * key, production with the development secret, a secret shorter than 32 bytes, a WORKERS
- * that config_parse_workers refuses. */
+ * that config_parse_workers refuses, a REDIS_URL cache_url_parse refuses, LIST_CACHE other than
+ * on or off (or on without REDIS_URL), REDIS_TIMEOUT_MS outside 1..1000. */
 err_t config_load(struct config *cfg, const char *(*get)(const char *name), const char **why) WUR;
 
 /* A worker count: a whole number in 1..CONFIG_WORKERS_MAX, blanks around it allowed (a file

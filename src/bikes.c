@@ -5,6 +5,7 @@
 #include "bikes.h"
 #include "db_bike.h"
 #include "gear.h"
+#include "list_cache.h"
 #include "req.h"
 
 err_t bikes_create(struct ctx *c)
@@ -19,17 +20,24 @@ err_t bikes_update(struct ctx *c)
 
 err_t bikes_list(struct ctx *c)
 {
+	struct list_cache lc;
+	struct list_cache_query q = {.kind = LIST_CACHE_BIKES};
 	err_t rc;
-	units_unit u;
-	long limit, offset, total = 0;
-	int include_parts;
+	long total = 0;
+	int include_parts, hit;
 
-	if ((rc = req_query_unit(c, &u)) != ERR_OK || (rc = req_query_page(c, &limit, &offset)) != ERR_OK ||
+	if ((rc = req_query_unit(c, &q.unit)) != ERR_OK ||
+	    (rc = req_query_page(c, &q.limit, &q.offset)) != ERR_OK ||
 	    (rc = req_query_bool(c, "include_parts", &include_parts)) != ERR_OK)
 		return rc;
-	rc = db_bike_list(&c->db, limit, offset, include_parts == 1, u, &c->out, &total);
-	if (rc == ERR_OK)
+	q.flag = include_parts == 1;
+	if ((rc = list_cache_lookup(c, &lc, &q, &hit)) != ERR_OK || hit)
+		return rc;
+	rc = db_bike_list(&c->db, q.limit, q.offset, q.flag, q.unit, &c->out, &total);
+	if (rc == ERR_OK) {
 		c->total_count = total;
+		list_cache_store(c, &lc);
+	}
 	return rc;
 }
 

@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "cache.h"
 #include "config.h"
+#include "valid.h"
 
 /* Supabase's own minimum for a JWT secret; shorter ones are guessable offline. */
 #define CONFIG_MIN_SECRET_BYTES 32
@@ -68,6 +70,28 @@ err_t config_parse_workers(const char *text, int *out)
 	return ERR_OK;
 }
 
+/* REDIS_URL, LIST_CACHE, REDIS_TIMEOUT_MS: the list cache (include/list_cache.h). */
+static err_t config_cache(struct config *c, const char *(*get)(const char *name), const char **why)
+{
+	const char *mode = config_get(get, "LIST_CACHE"), *tmo = config_get(get, "REDIS_TIMEOUT_MS");
+	const char *url_why = NULL;
+	struct cache_url url;
+	long ms = CACHE_TIMEOUT_MS_DEFAULT;
+
+	c->redis_url = config_get(get, "REDIS_URL");
+	if (c->redis_url != NULL && cache_url_parse(c->redis_url, &url, &url_why) != 0)
+		return config_fail(why, url_why);
+	if (mode != NULL && strcmp(mode, "on") != 0 && strcmp(mode, "off") != 0)
+		return config_fail(why, "LIST_CACHE must be 'on' or 'off'");
+	if (mode != NULL && strcmp(mode, "on") == 0 && c->redis_url == NULL)
+		return config_fail(why, "LIST_CACHE=on needs REDIS_URL");
+	c->list_cache = c->redis_url != NULL && (mode ? strcmp(mode, "on") == 0 : CONFIG_LIST_CACHE_DEFAULT);
+	if (tmo != NULL && valid_parse_int(tmo, 1, CACHE_TIMEOUT_MS_MAX, &ms) != 0)
+		return config_fail(why, "REDIS_TIMEOUT_MS must be a whole number of milliseconds from 1 to 1000");
+	c->redis_timeout_ms = (unsigned)ms;
+	return ERR_OK;
+}
+
 err_t config_load(struct config *cfg, const char *(*get)(const char *name), const char **why)
 {
 	const char *workers;
@@ -92,6 +116,8 @@ err_t config_load(struct config *cfg, const char *(*get)(const char *name), cons
 	workers = config_get(get, "WORKERS");
 	if (workers != NULL && config_parse_workers(workers, &c.workers) != ERR_OK)
 		return config_fail(why, "WORKERS must be a whole number from 1 to 256");
+	if ((rc = config_cache(&c, get, why)) != ERR_OK)
+		return rc;
 
 	if (c.production) {
 		rc = config_check_production(&c, why);

@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "config.h"
+#include "list_cache.h"
 #include "master.h"
 #include "valid.h"
 #include "worker.h"
@@ -76,5 +78,14 @@ int main(int argc, char **argv)
 		return 0;
 	if (mode == MAIN_MASTER)
 		return master_run(&cfg, argv[0]);
-	return worker_run(&cfg, ready_fd);
+	{
+		/* The list cache's Redis, connected now (a failure is only logged): REDIS_URL. */
+		const struct log_ctx log = {.op = "worker"};
+		int code;
+		list_cache_setup(cfg.list_cache);
+		cache_setup(cfg.list_cache ? cfg.redis_url : NULL, cfg.redis_timeout_ms, &log);
+		code = worker_run(&cfg, ready_fd);
+		cache_shutdown();
+		return code;
+	}
 }

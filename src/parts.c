@@ -1,6 +1,7 @@
 /* Part handlers: the same field rules as bikes (gear.c), another type list. */
 #include "db_part.h"
 #include "gear.h"
+#include "list_cache.h"
 #include "parts.h"
 #include "req.h"
 
@@ -16,17 +17,23 @@ err_t parts_update(struct ctx *c)
 
 err_t parts_list(struct ctx *c)
 {
+	struct list_cache lc;
+	struct list_cache_query q = {.kind = LIST_CACHE_PARTS};
 	err_t rc;
-	units_unit u;
-	long limit, offset, total = 0;
-	int installed;
+	long total = 0;
+	int hit;
 
-	if ((rc = req_query_unit(c, &u)) != ERR_OK || (rc = req_query_page(c, &limit, &offset)) != ERR_OK ||
-	    (rc = req_query_bool(c, "installed", &installed)) != ERR_OK)
+	if ((rc = req_query_unit(c, &q.unit)) != ERR_OK ||
+	    (rc = req_query_page(c, &q.limit, &q.offset)) != ERR_OK ||
+	    (rc = req_query_bool(c, "installed", &q.flag)) != ERR_OK)
 		return rc;
-	rc = db_part_list(&c->db, installed, limit, offset, u, &c->out, &total);
-	if (rc == ERR_OK)
+	if ((rc = list_cache_lookup(c, &lc, &q, &hit)) != ERR_OK || hit)
+		return rc;
+	rc = db_part_list(&c->db, q.flag, q.limit, q.offset, q.unit, &c->out, &total);
+	if (rc == ERR_OK) {
 		c->total_count = total;
+		list_cache_store(c, &lc);
+	}
 	return rc;
 }
 

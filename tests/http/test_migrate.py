@@ -56,6 +56,10 @@ GRANTEES = {
     "bike_active_id": BOTH, "gear_validate": set(), "gear_field": set(), "gear_is_date": set(),
     "maintenance_time": set(), "metadata_check": set(),
     "summary_get": {"service_role"},
+    # the list cache's generations (85_cache.sql): the caller's, a WHEN of service_role's
+    # writes, triggers
+    "list_gen": {"authenticated"}, "list_gen_note": {"service_role"}, "list_gen_bump": set(),
+    "list_gen_bump_installation": set(), "list_gen_truncate": set(),
 }
 
 
