@@ -10,8 +10,6 @@
 #include "db_cache.h"
 #include "list_cache.h"
 
-/* The worker's own flags (worker_reply): a stored body is byte for byte what it would send. */
-#define LIST_CACHE_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 static struct {
 	int on;
@@ -165,7 +163,7 @@ void list_cache_store(struct ctx *c, struct list_cache *l)
 	if (!l->store || c->out == NULL || c->total_count < 0)
 		return;
 	l->store = 0;
-	text = json_object_to_json_string_length(c->out, LIST_CACHE_JSON_FLAGS, &len);
+	text = json_object_to_json_string_length(c->out, CTX_JSON_FLAGS, &len);
 	h = snprintf(head, sizeof(head), "%s\n%ld\n", l->gen, c->total_count);
 	if (text == NULL || h < 0 || (size_t)h >= sizeof(head) || len > LIST_CACHE_VALUE_MAX ||
 	    (value = malloc((size_t)h + len)) == NULL)

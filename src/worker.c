@@ -114,12 +114,12 @@ static void worker_reply(struct ctx *c, FCGX_Request *req, err_t rc)
 			json_object_object_add(err, "details", c->err_details);
 			c->err_details = NULL; /* now owned by err */
 		}
-		text = json_object_to_json_string_ext(err, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		text = json_object_to_json_string_ext(err, CTX_JSON_FLAGS);
 		if (status >= 500)
 			log_error(&c->log, "%s %s -> %d %s", c->method ? c->method : "-",
 				  c->path ? c->path : "-", status, err_code(rc));
 	} else {
-		text = json_object_to_json_string_ext(c->out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		text = json_object_to_json_string_ext(c->out, CTX_JSON_FLAGS);
 	}
 	FCGX_FPrintF(req->out, "Status: %d %s\r\nContent-Type: application/json; charset=utf-8\r\n"
 		     "Cache-Control: no-store\r\n", status, worker_status_text(status));
