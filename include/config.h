@@ -19,7 +19,15 @@ struct config {
 	const char *redis_url;   /* REDIS_URL (include/cache.h's forms), or NULL: no list cache */
 	int list_cache;          /* LIST_CACHE on/off; with REDIS_URL, CONFIG_LIST_CACHE_DEFAULT */
 	unsigned redis_timeout_ms; /* REDIS_TIMEOUT_MS: connect and each command */
+	int pool_transaction;    /* DATABASE_POOL_MODE=transaction (default session) */
+	const char *supabase_url; /* SUPABASE_URL: fetch $SUPABASE_URL/auth/v1/.well-known/jwks.json */
+	int jwks_refresh_s;      /* JWKS_REFRESH_S, CONFIG_JWKS_REFRESH_DEFAULT */
+	const char *metrics_socket; /* METRICS_SOCKET: the master's metrics socket path, or NULL */
 };
+
+/* JWKS_REFRESH_S: how often the fetcher asks SUPABASE_URL for the key set. */
+#define CONFIG_JWKS_REFRESH_DEFAULT 600
+#define CONFIG_JWKS_REFRESH_MAX 86400
 
 /* The list cache with REDIS_URL set and LIST_CACHE unset (README, "The list cache"). */
 #define CONFIG_LIST_CACHE_DEFAULT 1
@@ -32,7 +40,10 @@ struct config {
  * variable) when the settings are unusable: an unknown VEHICLE_ENV, production without a
  * key, production with the development secret, a secret shorter than 32 bytes, a WORKERS
  * that config_parse_workers refuses, a REDIS_URL cache_url_parse refuses, LIST_CACHE other than
- * on or off (or on without REDIS_URL), REDIS_TIMEOUT_MS outside 1..1000. */
+ * on or off (or on without REDIS_URL), REDIS_TIMEOUT_MS outside 1..1000, DATABASE_POOL_MODE
+ * other than session or transaction, a SUPABASE_URL that is not http(s)://, JWKS_REFRESH_S
+ * outside 1..CONFIG_JWKS_REFRESH_MAX, a METRICS_SOCKET that is not an absolute path. With
+ * SUPABASE_URL set, production needs no other key: the fetched set is the key. */
 err_t config_load(struct config *cfg, const char *(*get)(const char *name), const char **why) WUR;
 
 /* A worker count: a whole number in 1..CONFIG_WORKERS_MAX, blanks around it allowed (a file

@@ -50,6 +50,8 @@ struct master_pool {
 	unsigned fails;         /* children in a row that died before they were ready */
 	long long next_spawn_ms; /* monotonic time before which nothing starts (backoff) */
 	int stopping;           /* SIGTERM/SIGINT seen: nothing starts any more */
+	pid_t fetcher_pid;      /* the key fetcher (include/jwks_fetch.h), 0: none running */
+	long long fetcher_next_ms; /* monotonic time before which no fetcher starts */
 };
 
 enum master_step {

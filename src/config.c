@@ -33,8 +33,9 @@ static err_t config_fail(const char **why, const char *text)
 /* Key material in production: a real key, never the public one. */
 static err_t config_check_production(const struct config *cfg, const char **why)
 {
-	if (cfg->jwt_secret == NULL && cfg->jwks == NULL)
-		return config_fail(why, "VEHICLE_ENV=production needs SUPABASE_JWT_SECRET or SUPABASE_JWKS");
+	if (cfg->jwt_secret == NULL && cfg->jwks == NULL && cfg->supabase_url == NULL)
+		return config_fail(why, "VEHICLE_ENV=production needs SUPABASE_URL, SUPABASE_JWT_SECRET "
+					"or SUPABASE_JWKS");
 	if (cfg->jwt_secret == NULL)
 		return ERR_OK;
 	if (strcmp(cfg->jwt_secret, CONFIG_DEV_JWT_SECRET) == 0)
@@ -92,6 +93,29 @@ static err_t config_cache(struct config *c, const char *(*get)(const char *name)
 	return ERR_OK;
 }
 
+/* DATABASE_POOL_MODE, SUPABASE_URL, JWKS_REFRESH_S, METRICS_SOCKET: a fleet's settings. */
+static err_t config_fleet(struct config *c, const char *(*get)(const char *name), const char **why)
+{
+	const char *mode = config_get(get, "DATABASE_POOL_MODE");
+	const char *refresh = config_get(get, "JWKS_REFRESH_S");
+	long s = CONFIG_JWKS_REFRESH_DEFAULT;
+
+	if (mode != NULL && strcmp(mode, "session") != 0 && strcmp(mode, "transaction") != 0)
+		return config_fail(why, "DATABASE_POOL_MODE must be 'session' or 'transaction'");
+	c->pool_transaction = mode != NULL && strcmp(mode, "transaction") == 0;
+	c->supabase_url = config_get(get, "SUPABASE_URL");
+	if (c->supabase_url != NULL && strncmp(c->supabase_url, "https://", 8) != 0 &&
+	    strncmp(c->supabase_url, "http://", 7) != 0)
+		return config_fail(why, "SUPABASE_URL must start with https:// (or http://)");
+	if (refresh != NULL && valid_parse_int(refresh, 1, CONFIG_JWKS_REFRESH_MAX, &s) != 0)
+		return config_fail(why, "JWKS_REFRESH_S must be a whole number of seconds from 1 to 86400");
+	c->jwks_refresh_s = (int)s;
+	c->metrics_socket = config_get(get, "METRICS_SOCKET");
+	if (c->metrics_socket != NULL && c->metrics_socket[0] != '/')
+		return config_fail(why, "METRICS_SOCKET must be an absolute path");
+	return ERR_OK;
+}
+
 err_t config_load(struct config *cfg, const char *(*get)(const char *name), const char **why)
 {
 	const char *workers;
@@ -118,12 +142,14 @@ err_t config_load(struct config *cfg, const char *(*get)(const char *name), cons
 		return config_fail(why, "WORKERS must be a whole number from 1 to 256");
 	if ((rc = config_cache(&c, get, why)) != ERR_OK)
 		return rc;
+	if ((rc = config_fleet(&c, get, why)) != ERR_OK)
+		return rc;
 
 	if (c.production) {
 		rc = config_check_production(&c, why);
 		if (rc != ERR_OK)
 			return rc;
-	} else if (c.jwt_secret == NULL && c.jwks == NULL) {
+	} else if (c.jwt_secret == NULL && c.jwks == NULL && c.supabase_url == NULL) {
 		/* The local default (supabase start's secret), so a bare checkout runs. */
 		c.jwt_secret = CONFIG_DEV_JWT_SECRET;
 	}

@@ -6,8 +6,10 @@
  *                                   the socket on fd 0 (src/master.c, include/master.h)
  *   vehicle-worker                  one worker serving FastCGI on fd 0 (by hand, or under
  *                                   another supervisor)
- *   vehicle-worker --ready-fd N     one worker that writes a byte on fd N once it serves: how
- *                                   the master starts its workers
+ *   vehicle-worker --ready-fd N [--shm-fd M]
+ *                                   one worker that writes a byte on fd N once it serves and
+ *                                   maps the instance's shared memory from fd M (include/shm.h):
+ *                                   how the master starts its workers
  *   vehicle-worker --check-config   check the environment's settings and the token keys they
  *                                   name, and exit (0: usable)
  *
@@ -21,6 +23,7 @@
 #include "config.h"
 #include "list_cache.h"
 #include "master.h"
+#include "shm.h"
 #include "valid.h"
 #include "worker.h"
 
@@ -33,13 +36,13 @@ static const char *main_getenv(const char *name)
 	return getenv(name);
 }
 
-/* 0 with *mode (and *ready_fd for --ready-fd), -1 for a usage error. */
-static int main_args(int argc, char **argv, enum main_mode *mode, int *ready_fd)
+/* 0 with *mode (and *ready_fd, *shm_fd for --ready-fd, --shm-fd), -1 for a usage error. */
+static int main_args(int argc, char **argv, enum main_mode *mode, int *ready_fd, int *shm_fd)
 {
-	long fd;
+	long fd, sfd;
 
 	*mode = MAIN_WORKER;
-	*ready_fd = -1;
+	*ready_fd = *shm_fd = -1;
 	if (argc == 1)
 		return 0;
 	if (argc == 2 && strcmp(argv[1], "--master") == 0)
@@ -49,7 +52,12 @@ static int main_args(int argc, char **argv, enum main_mode *mode, int *ready_fd)
 	else if (argc == 3 && strcmp(argv[1], "--ready-fd") == 0 &&
 		 valid_parse_int(argv[2], 3, 65535, &fd) == 0)
 		*ready_fd = (int)fd;
-	else
+	else if (argc == 5 && strcmp(argv[1], "--ready-fd") == 0 && strcmp(argv[3], "--shm-fd") == 0 &&
+		 valid_parse_int(argv[2], 3, 65535, &fd) == 0 &&
+		 valid_parse_int(argv[4], 3, 65535, &sfd) == 0 && sfd != fd) {
+		*ready_fd = (int)fd;
+		*shm_fd = (int)sfd;
+	} else
 		return -1;
 	return 0;
 }
@@ -59,10 +67,15 @@ int main(int argc, char **argv)
 	struct config cfg;
 	const char *why = NULL;
 	enum main_mode mode;
-	int ready_fd;
+	int ready_fd, shm_fd;
 
-	if (main_args(argc, argv, &mode, &ready_fd) != 0) {
-		fprintf(stderr, "usage: vehicle-worker [--master | --check-config | --ready-fd N]\n");
+	if (main_args(argc, argv, &mode, &ready_fd, &shm_fd) != 0) {
+		fprintf(stderr, "usage: vehicle-worker [--master | --check-config | "
+			"--ready-fd N [--shm-fd M]]\n");
+		return 2;
+	}
+	if (shm_fd >= 0 && shm_attach(shm_fd) != ERR_OK) {
+		fprintf(stderr, "vehicle-worker: --shm-fd %d is not this build's shared memory\n", shm_fd);
 		return 2;
 	}
 	if (config_load(&cfg, main_getenv, &why) != ERR_OK) {

@@ -4,6 +4,7 @@
  * one), each child's ready byte arrives on a pipe. master_plan decides, the rest carries out.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,8 +20,10 @@
 
 #include "auth.h"
 #include "config.h"
+#include "jwks_fetch.h"
 #include "log.h"
 #include "master.h"
+#include "shm.h"
 
 static const struct log_ctx master_log = {.op = "master"};
 
@@ -29,7 +32,13 @@ struct master_exec {
 	const char *exe;
 	sigset_t child_mask; /* the signal mask the master started with, for the children */
 	pid_t self;
+	int shm_fd;             /* the instance's shared memory (include/shm.h), -1: none */
+	struct shm_region *shm;
+	struct config cfg;      /* the settings in force (SIGHUP replaces them) */
 };
+
+/* A key fetcher that ended is started again after this long (it retries inside itself). */
+#define MASTER_FETCHER_BACKOFF_MS 1000
 
 int master_backoff_ms(unsigned fails)
 {
@@ -161,14 +170,21 @@ static int master_want(const struct config *cfg, int *out)
  * worker. The master is single-threaded, so anything may be called here. */
 static void master_child_exec(const struct master_exec *x, int ready_wr, char *fdtext)
 {
-	char flag[] = "--ready-fd";
-	char *argv[] = {(char *)x->exe, flag, fdtext, NULL};
+	char flag[] = "--ready-fd", shm_flag[] = "--shm-fd", shm_text[16];
+	char *argv[] = {(char *)x->exe, flag, fdtext, NULL, NULL, NULL};
 
 	/* PDEATHSIG survives exec: no worker outlives the master holding the socket. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != x->self)
 		_exit(126);
 	if (fcntl(ready_wr, F_SETFD, 0) != 0)
 		_exit(126);
+	if (x->shm_fd >= 0) {
+		snprintf(shm_text, sizeof(shm_text), "%d", x->shm_fd); /* an int always fits */
+		if (fcntl(x->shm_fd, F_SETFD, 0) != 0)
+			_exit(126);
+		argv[3] = shm_flag;
+		argv[4] = shm_text;
+	}
 	sigprocmask(SIG_SETMASK, &x->child_mask, NULL);
 	if (strchr(x->exe, '/') != NULL)
 		execv(x->exe, argv);
@@ -233,6 +249,26 @@ static void master_converge(struct master_pool *p, const struct master_exec *x, 
 			p->next_spawn_ms = now + master_backoff_ms(p->fails);
 		}
 	}
+}
+
+/* The key fetcher (include/jwks_fetch.h): one per instance, started again when it ends. */
+static void master_fetcher(struct master_pool *p, struct master_exec *x, long long now)
+{
+	pid_t pid;
+
+	if (p->stopping || p->fetcher_pid != 0 || now < p->fetcher_next_ms)
+		return;
+	pid = jwks_fetch_spawn(&x->cfg, x->shm, 0);
+	if (pid < 0) {
+		log_error(&master_log, "cannot start the key fetcher: %s", strerror(errno));
+		p->fetcher_next_ms = now + MASTER_FETCHER_BACKOFF_MS;
+		return;
+	}
+	p->fetcher_pid = pid;
+	if (pid > 0)
+		log_info(&master_log, "key fetcher %d started", (int)pid);
+	else
+		p->fetcher_next_ms = LLONG_MAX; /* none configured: until a SIGHUP says otherwise */
 }
 
 static int master_find(const struct master_pool *p, pid_t pid)
@@ -311,6 +347,19 @@ static void master_reap(struct master_pool *p, long long now)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == p->fetcher_pid) {
+			char why[96];
+
+			master_status_text(status, why, sizeof(why));
+			if (p->stopping)
+				log_info(&master_log, "key fetcher %d stopped (%s)", (int)pid, why);
+			else
+				log_warn(&master_log, "key fetcher %d ended (%s); starting another in %d ms",
+					 (int)pid, why, MASTER_FETCHER_BACKOFF_MS);
+			p->fetcher_pid = 0;
+			p->fetcher_next_ms = now + MASTER_FETCHER_BACKOFF_MS;
+			continue;
+		}
 		i = master_find(p, pid);
 		if (i < 0)
 			continue; /* not one of ours (nothing else forks here) */
@@ -332,10 +381,12 @@ static void master_shutdown(struct master_pool *p, int sig)
 	}
 	for (int i = 0; i < p->nkids; i++)
 		master_stop_kid(p, i);
+	if (p->fetcher_pid > 0)
+		kill(p->fetcher_pid, SIGTERM);
 }
 
 /* SIGHUP: the settings again (a refused one changes nothing), then a new generation. */
-static void master_reload(struct master_pool *p)
+static void master_reload(struct master_pool *p, struct master_exec *x)
 {
 	struct config cfg;
 	const char *why = NULL;
@@ -357,12 +408,18 @@ static void master_reload(struct master_pool *p)
 		 p->nkids, want);
 	p->want = want;
 	p->gen++;
+	/* The fetcher takes the new settings by being started again (reaped, then spawned). */
+	x->cfg = cfg;
+	if (p->fetcher_pid > 0)
+		kill(p->fetcher_pid, SIGTERM);
+	else
+		p->fetcher_next_ms = 0;
 	/* An operator's reload after a fix tries at once. */
 	p->fails = 0;
 	p->next_spawn_ms = 0;
 }
 
-static void master_on_signals(struct master_pool *p, int sfd)
+static void master_on_signals(struct master_pool *p, struct master_exec *x, int sfd)
 {
 	struct signalfd_siginfo si;
 
@@ -370,14 +427,14 @@ static void master_on_signals(struct master_pool *p, int sfd)
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			master_shutdown(p, (int)si.ssi_signo);
 		else if (si.ssi_signo == SIGHUP)
-			master_reload(p);
+			master_reload(p, x);
 	}
 	master_reap(p, master_now_ms()); /* SIGCHLD, or anything: WNOHANG is cheap */
 }
 
 /* One poll: the signalfd and the ready pipes of starting children, until the next backoff
  * deadline at most. -1: poll itself failed. */
-static int master_wait(struct master_pool *p, int sfd)
+static int master_wait(struct master_pool *p, struct master_exec *x, int sfd)
 {
 	static struct pollfd fds[1 + MASTER_MAX_KIDS];
 	static pid_t pids[1 + MASTER_MAX_KIDS];
@@ -393,6 +450,12 @@ static int master_wait(struct master_pool *p, int sfd)
 	}
 	if (!p->stopping && p->next_spawn_ms > now)
 		timeout = (int)(p->next_spawn_ms - now);
+	if (!p->stopping && p->fetcher_pid == 0 && p->fetcher_next_ms != LLONG_MAX) {
+		long long t = p->fetcher_next_ms > now ? p->fetcher_next_ms - now : 0;
+
+		if (timeout < 0 || t < timeout)
+			timeout = (int)t;
+	}
 	n = poll(fds, (nfds_t)nfds, timeout);
 	if (n < 0)
 		return errno == EINTR ? 0 : -1;
@@ -403,7 +466,7 @@ static int master_wait(struct master_pool *p, int sfd)
 			master_on_ready(p, i);
 	}
 	if (fds[0].revents)
-		master_on_signals(p, sfd);
+		master_on_signals(p, x, sfd);
 	return 0;
 }
 
@@ -434,7 +497,7 @@ static int master_listening(int fd)
 
 int master_run(const struct config *cfg, const char *exe)
 {
-	struct master_exec x = {.exe = exe, .self = getpid()};
+	struct master_exec x = {.exe = exe, .self = getpid(), .shm_fd = -1, .cfg = *cfg};
 	struct master_pool *p;
 	int sfd, want, code = 0;
 
@@ -447,7 +510,7 @@ int master_run(const struct config *cfg, const char *exe)
 		return 2;
 	p = calloc(1, sizeof(*p));
 	sfd = p != NULL ? master_signals(&x.child_mask) : -1;
-	if (sfd < 0) {
+	if (sfd < 0 || shm_create(&x.shm, &x.shm_fd) != ERR_OK) {
 		log_error(&master_log, "cannot set up: %s", strerror(errno));
 		free(p);
 		return 1;
@@ -456,10 +519,13 @@ int master_run(const struct config *cfg, const char *exe)
 	p->want = want;
 	log_info(&master_log, "master: %d workers on fd 0 (%s)", want, exe);
 	for (;;) {
-		master_converge(p, &x, master_now_ms());
+		long long now = master_now_ms();
+
+		master_converge(p, &x, now);
+		master_fetcher(p, &x, now);
 		if (p->stopping && p->nkids == 0)
 			break;
-		if (master_wait(p, sfd) != 0) {
+		if (master_wait(p, &x, sfd) != 0) {
 			/* Leaving kills the workers too (PDEATHSIG): a supervisor above restarts all. */
 			log_error(&master_log, "poll: %s; exiting", strerror(errno));
 			code = 1;
