@@ -1,15 +1,23 @@
 """Races, each repeated over many rounds with parallel clients: the database must end
 consistent (one open installation per part at most, no part on another owner's bike, no
 installation left open on a deleted bike, the kilometrage invariant), never a 500.
+
+With BASE_URL_B set (scripts/test's second stack: its own nginx and workers on the same
+PostgreSQL), the clients alternate between the two instances, so every race is also one
+between two instances of a fleet.
 """
+import os
 import random
 
 import pytest
 
-from flows import (HOUR, MIN, Api, install, new_bike, new_part,
+from flows import (HOUR, MIN, Api, bike_km, install, new_bike, new_part,
                    open_installations, part_km, remove, run_parallel, ts)
 from flows import check_invariant, check_consistency  # noqa: F401 (fixtures)
-from support import assert_status, describe, parse_ts
+from support import BASE_URL, assert_status, describe, parse_ts
+
+# The instances the clients are spread over, in turn.
+INSTANCES = [BASE_URL] + ([os.environ["BASE_URL_B"].rstrip("/")] if os.environ.get("BASE_URL_B") else [])
 
 pytestmark = pytest.mark.usefixtures("check_invariant", "check_consistency")
 
@@ -18,8 +26,8 @@ GENERIC_CONFLICT = "Operation conflicts with current state"
 
 @pytest.fixture
 def clients(user):
-    """Several independent connections with the user's token."""
-    made = [Api(user.token) for _ in range(4)]
+    """Several independent connections with the user's token, spread over the instances."""
+    made = [Api(user.token, base_url=INSTANCES[i % len(INSTANCES)]) for i in range(4)]
     yield made
     for c in made:
         c.close()
@@ -41,6 +49,41 @@ def _install(c, bike, part, **body):
 
 def _remove(c, bike, part, **body):
     return lambda: c.post(f"/api/bikes/{bike['id']}/parts/{part['id']}/remove", json=body)
+
+
+def test_the_instances_are_distinct_and_share_one_database(db, api):
+    # What the spreading relies on: with two instances, each is its own nginx and pool
+    # (different addresses), and a bike made through one is read through the other.
+    assert len(set(INSTANCES)) == len(INSTANCES)
+    b = new_bike(api)
+    for base in INSTANCES:
+        c = Api(api.token, base_url=base)
+        try:
+            assert assert_status(c.get(f"/api/bikes/{b['id']}"), 200)["id"] == b["id"]
+        finally:
+            c.close()
+
+
+def test_parallel_rides_on_one_bike_sum_exactly(api):
+    b = new_bike(api, initial_kilometrage=1)
+    parts = [new_part(api, name=f"P{i}") for i in range(2)]
+    for p in parts:
+        install(api, b, p, at=ts(-1 * HOUR))
+    many = [Api(api.token, base_url=INSTANCES[i % len(INSTANCES)]) for i in range(8)]
+    try:
+        res = run_parallel([lambda i=i: many[i % 8].post(f"/api/bikes/{b['id']}/kilometrage",
+                                                       json={"distance": 0.7 + i % 3})
+                            for i in range(40)])
+    finally:
+        for c in many:
+            c.close()
+    _no_5xx(res)
+    assert [r.status_code for r in res] == [201] * 40, [describe(r) for r in res if r.status_code != 201][:3]
+    want = round(sum(0.7 + i % 3 for i in range(40)), 3)
+    assert bike_km(api, b) == round(1 + want, 3)
+    for p in parts:
+        assert part_km(api, p) == want
+    assert assert_status(api.get(f"/api/bikes/{b['id']}/kilometrage"), 200)["total"] == 40
 
 
 def test_two_installs_of_one_part_on_the_same_bike(db, api, clients):
@@ -191,7 +234,7 @@ def test_mixed_load_has_no_deadlocks(make_user):
     def worker(seed):
         r = random.Random(seed)
         u, bikes, parts = world[seed % len(world)]
-        c = Api(u.token)
+        c = Api(u.token, base_url=INSTANCES[seed % len(INSTANCES)])
         out = []
         try:
             for _ in range(25):
