@@ -9,8 +9,9 @@ stack_pid_is() {
 	local pid=$1 comm stat name
 	shift
 	stack_is_uint "$pid" || return 1
-	comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
-	stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+	# read, not $(cat): no fork per check (a stop loops over these).
+	{ read -r comm <"/proc/$pid/comm"; } 2>/dev/null || return 1
+	{ read -r stat <"/proc/$pid/stat"; } 2>/dev/null || return 1
 	stat=${stat##*) }
 	[ "${stat%% *}" != Z ] || return 1
 	for name in "$@"; do
@@ -21,7 +22,7 @@ stack_pid_is() {
 
 stack_alive() {
 	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
 	stat=${stat##*) }
 	[ "${stat%% *}" != Z ]
 }
@@ -30,7 +31,7 @@ stack_alive() {
 stack_descendants() {
 	local parent=$1 f stat pid ppid
 	for f in /proc/[0-9]*/stat; do
-		stat=$(cat "$f" 2>/dev/null) || continue
+		{ read -r stat <"$f"; } 2>/dev/null || continue
 		pid=${stat%% *}
 		stat=${stat##*) }
 		ppid=${stat#* }
@@ -63,15 +64,14 @@ stack_stop_end() {
 }
 
 stack_terminate() {
-	local pid=$1 sig=$2 what=$3 i kids ticks=$((STOP_TIMEOUT * 10))
+	local pid=$1 sig=$2 what=$3 kids now deadline
 	stack_alive "$pid" || return 0
-	if [ -n "${STACK_STOP_DEADLINE:-}" ]; then
-		ticks=$((STACK_STOP_DEADLINE - $(stack_tenths)))
-		[ "$ticks" -ge 1 ] || ticks=1
-	fi
+	now=$(stack_tenths)
+	deadline=${STACK_STOP_DEADLINE:-$((now + STOP_TIMEOUT * 10))}
+	[ "$deadline" -gt "$now" ] || deadline=$((now + 1))
 	kill -s "$sig" "$pid" 2>/dev/null || true
-	for ((i = 0; i < ticks; i++)); do
-		stack_alive "$pid" || break
+	# By the clock, not by counting sleeps: on a busy machine each turn takes longer.
+	while stack_alive "$pid" && [ "$(stack_tenths)" -lt "$deadline" ]; do
 		sleep 0.1
 	done
 	if stack_alive "$pid"; then

@@ -14,8 +14,14 @@ and sends rides to that bike: they wait in their workers (pg_stat_activity shows
 on the test's backend) while SIGTERM is sent; the lock is released only once a new connection
 has been refused, so they finish during the stop. A stop that does not drain (nginx's TERM,
 the workers killed) fails them.
+
+The second half checks that fly.toml and the Containerfile agree with the stack they run:
+kill_timeout against the entry's stop, the concurrency limits against the pool's bounds, the
+checks against the health routes, [metrics] against nginx's metrics listener, and the image's
+writable places (scripts/container-check runs the image on a read-only root to prove the last).
 """
 import os
+import re
 import shlex
 import signal
 import socket
@@ -23,6 +29,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import tomllib
 import uuid
 
 import psycopg2
@@ -40,7 +47,7 @@ HELD = 2        # rides held on the test's lock when SIGTERM comes (fewer than W
 STREAMS = 2     # threads writing all through the stop (HELD + STREAMS <= WORKERS)
 SANITIZER = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
 
-pytestmark = pytest.mark.skipif(
+needs_build = pytest.mark.skipif(
     not os.path.exists(os.path.join(BUILD_DIR, "vehicle-worker")),
     reason=f"no {BUILD_DIR}/vehicle-worker")
 
@@ -119,7 +126,7 @@ def _configure_flags():
 class PrivateStack:
     """scripts/run or scripts/container-entry on a VAR_DIR and PORT of its own."""
 
-    def __init__(self, entry):
+    def __init__(self, entry, stop_timeout=STOP_TIMEOUT):
         self.entry = entry
         self.var_dir = tempfile.mkdtemp(prefix="vs-deploy-", dir="/tmp")
         os.chmod(self.var_dir, 0o755)
@@ -133,9 +140,11 @@ class PrivateStack:
         big = {f"RATE_{k}": "100000r/s" for k in ("WRITE", "READ", "ANON", "ADDR")}
         big.update({f"RATE_BURST_{k}": "100000" for k in ("WRITE", "READ", "ANON", "ADDR")})
         env.update(big)
+        # (METRICS_PORT too: its default, PORT + 6088, may be no port at all for a high PORT.)
         env.update(VAR_DIR=self.var_dir, PORT=str(self.port), LISTEN_ADDR="127.0.0.1",
+                   METRICS_PORT=str(_free_port()),
                    BUILD_DIR=BUILD_DIR, CONFIGURE_FLAGS=_configure_flags(),
-                   WORKERS=str(WORKERS), STOP_TIMEOUT=str(STOP_TIMEOUT),
+                   WORKERS=str(WORKERS), STOP_TIMEOUT=str(stop_timeout),
                    VEHICLE_ENV="development", DATABASE_URL=support.DATABASE_URL,
                    SUPABASE_JWT_SECRET=support.JWT_SECRET, WORKER_LOG=self.worker_log,
                    NGINX_ACCESS_LOG=os.path.join(self.var_dir, "log", "access.log"),
@@ -190,8 +199,8 @@ class PrivateStack:
 def private_stack():
     made = []
 
-    def make(entry):
-        s = PrivateStack(entry)
+    def make(entry, **kw):
+        s = PrivateStack(entry, **kw)
         made.append(s)
         return s
 
@@ -292,6 +301,7 @@ def _in_db(db, table, ids):
     return {r[0] for r in rows}
 
 
+@needs_build
 @pytest.mark.parametrize("entry", ["container-entry", "run"])
 def test_sigterm_under_writes_loses_nothing(entry, private_stack, make_user, db):
     stack = private_stack(entry)
@@ -403,3 +413,253 @@ def test_sigterm_under_writes_loses_nothing(entry, private_stack, make_user, db)
         log = f.read()
     assert not [s for s in SANITIZER if s in log], log[-3000:]
     assert " died" not in log, f"a worker died during the stop:\n{log[-3000:]}"
+
+
+# ---- the worst-case stop, and a stop during the migration --------------------------------
+
+# What the entry may take past STOP_TIMEOUT when the deadline is hit: the SIGKILL of what is
+# left and its own clean-up. fly.toml's kill_timeout must leave at least this much.
+ENTRY_KILL_MARGIN = 2
+
+
+def _gone(stack, timeout):
+    """Seconds until the entry and every process of its stack are gone (None: not in time)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if stack.proc.poll() is not None and not _ours(stack.var_dir):
+            return time.monotonic() - t0
+        time.sleep(0.05)
+    return None
+
+
+@needs_build
+def test_stop_deadline_bounds_the_worst_case(private_stack, make_user, db):
+    """A request that outlasts STOP_TIMEOUT (a ride waiting on the test's lock, inside the
+    worker's 5 s lock_timeout) is killed at the deadline: the whole stack is gone within
+    STOP_TIMEOUT + ENTRY_KILL_MARGIN, which fly.toml's kill_timeout covers (below)."""
+    stop_timeout = 3
+    stack = private_stack("container-entry", stop_timeout=stop_timeout)
+    stack.wait_healthy()
+    u = make_user(tag="deadline")
+    auth = {"Authorization": f"Bearer {u.token}"}
+    r = requests.post(stack.base + "/api/bikes", headers=auth, timeout=support.TIMEOUT,
+                      json={"name": "deadline", "type": "road"})
+    assert r.status_code == 201, r.text
+    bike = r.json()["id"]
+    held = []
+    lock = psycopg2.connect(support.DATABASE_URL, connect_timeout=5)
+    try:
+        with lock.cursor() as cur:
+            cur.execute("SELECT 1 FROM vehicles.user_bike WHERE id = %s FOR UPDATE", (bike,))
+        with requests.Session() as s:
+            s.headers.update(auth)
+            t = threading.Thread(daemon=True, target=lambda: held.append(
+                _write(s, stack.base, "ride", bike, time.monotonic())))
+            t.start()
+            assert _blocked_on(lock, 1, 2.5), "the ride never waited on the test's lock"
+            stop(stack)
+            took = _gone(stack, stop_timeout + ENTRY_KILL_MARGIN + 5)
+            t.join(timeout=10)
+    finally:
+        lock.rollback()
+        lock.close()
+    out = stack.output()
+    assert took is not None and took <= stop_timeout + ENTRY_KILL_MARGIN, \
+        f"gone {took}s after SIGTERM (STOP_TIMEOUT {stop_timeout}s + {ENTRY_KILL_MARGIN}s):\n{out[-3000:]}"
+    assert "sending SIGKILL" in out, f"the deadline was not reached:\n{out[-3000:]}"
+    # Killed, not answered: nothing 2xx, and nothing of it in the database.
+    assert held and (held[0].status is None or held[0].status >= 500), held
+    assert db.query("SELECT count(*) FROM vehicles.kilometrage_log WHERE bike_id = %s",
+                    (bike,))[0][0] == 0
+    print(f"killed at the deadline: gone {took:.2f}s after SIGTERM (STOP_TIMEOUT {stop_timeout}s)")
+
+
+@needs_build
+def test_sigterm_during_the_migration_stops_at_once(private_stack):
+    """The entry migrates before it serves; a stop then (the migration waiting for another
+    instance's advisory lock, here the test's) ends the migration and exits at once instead
+    of waiting for it until the platform's SIGKILL."""
+    lock = psycopg2.connect(support.DATABASE_URL, connect_timeout=5)
+    lock.autocommit = True
+    try:
+        with lock.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(hashtext('vehicles.migrate'))")
+        stack = private_stack("container-entry")
+        waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'" \
+                  " AND query LIKE '%pg_advisory_lock(hashtext(''vehicles.migrate''))%'" \
+                  " AND pid <> pg_backend_pid()"
+        deadline = time.monotonic() + 60
+        n = 0
+        with lock.cursor() as cur:
+            while time.monotonic() < deadline and stack.proc.poll() is None:
+                cur.execute(waiting)
+                n = cur.fetchone()[0]
+                if n:
+                    break
+                time.sleep(0.1)
+        assert n == 1, f"the migration never waited on the lock:\n{stack.output()[-3000:]}"
+        stop(stack)
+        took = _gone(stack, 5)
+        out = stack.output()
+        assert took is not None, f"still running 5s after SIGTERM:\n{out[-3000:]}"
+        assert stack.proc.returncode == 0, out[-3000:]
+        # PostgreSQL notices the closed connection of a session waiting on a lock only once
+        # it has the lock: released, the migration's session takes it and ends at once,
+        # holding nothing (and having applied nothing: the lock comes before the work).
+        with lock.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(hashtext('vehicles.migrate'))")
+            held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database =" \
+                   " (SELECT oid FROM pg_database WHERE datname = current_database())"
+            for _ in range(100):
+                cur.execute(held)
+                if cur.fetchone()[0] == 0:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the stopped migration's session still holds or waits for the lock")
+    finally:
+        lock.close()
+    print(f"stopped during the migration: gone {took:.2f}s after SIGTERM")
+
+
+# ---- fly.toml and the image agree with the stack -----------------------------------------
+
+def _text(*path):
+    with open(os.path.join(ROOT, *path)) as f:
+        return f.read()
+
+
+def _fly():
+    with open(os.path.join(ROOT, "fly.toml"), "rb") as f:
+        return tomllib.load(f)
+
+
+def _default(name):
+    """NAME's default in scripts/lib/common.sh or nginx.sh (`NAME=${NAME:-VALUE}`), or None.
+    A default of the form $((OTHER + N)) is worked out from OTHER's setting."""
+    for lib in ("common.sh", "nginx.sh"):
+        m = re.search(r"^\s*%s=\$\{%s:-(.*)\}\s*$" % (name, name), _text("scripts", "lib", lib),
+                      re.M)
+        if m:
+            v = m.group(1)
+            calc = re.fullmatch(r"\$\(\(([A-Z_]+) \+ (\d+)\)\)", v)
+            return str(int(_setting(calc.group(1))) + int(calc.group(2))) if calc else v
+    return None
+
+
+def _setting(name):
+    """What the Machine runs with: fly.toml's [env], else the stack's default."""
+    v = _fly().get("env", {}).get(name, _default(name))
+    assert v is not None, f"{name}: neither in fly.toml [env] nor defaulted in scripts/lib/common.sh"
+    return v
+
+
+def _c_define(path, name):
+    m = re.search(r"^#define %s (\d+)" % name, _text(*path), re.M)
+    assert m, f"no #define {name} in {'/'.join(path)}"
+    return int(m.group(1))
+
+
+def _secs(duration):
+    m = re.fullmatch(r"(\d+)(ms|s|m)?", str(duration))
+    assert m, f"not a duration: {duration!r}"
+    return int(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, None: 0.001}[m.group(2)]
+
+
+def _runtime_stage():
+    """The Containerfile's last stage (what runs)."""
+    text = _text("Containerfile")
+    return text[text.rindex("\nFROM "):]
+
+
+def test_fly_stop_matches_the_entry():
+    fly = _fly()
+    stop_s = int(_setting("STOP_TIMEOUT"))
+    assert fly["kill_signal"] == "SIGTERM"
+    assert re.search(r"^STOPSIGNAL SIGTERM$", _runtime_stage(), re.M)
+    # The platform's SIGKILL after the entry's own deadline and its kill step (measured by
+    # test_stop_deadline_bounds_the_worst_case), within Fly's maximum.
+    assert stop_s + ENTRY_KILL_MARGIN <= int(fly["kill_timeout"]) <= 300
+    # The longest request in flight finishes inside STOP_TIMEOUT: its time queued
+    # (QUEUE_WAIT_MS, then 503) and the longest statement bound of a route.
+    longest_ms = max(_c_define(("src", "routes.c"), "ROUTES_WRITE_TIMEOUT_MS"),
+                     _c_define(("src", "routes.c"), "ROUTES_READ_TIMEOUT_MS"))
+    assert stop_s * 1000 >= longest_ms + int(_setting("QUEUE_WAIT_MS"))
+
+
+def test_fly_concurrency_fits_the_pool():
+    svc = _fly()["services"]
+    assert len(svc) == 1
+    conc = svc[0]["concurrency"]
+    workers = int(_setting("WORKERS"))
+    max_conns = workers * int(_setting("FCGI_QUEUE_PER_WORKER"))
+    # Requests, as the pool counts them (one FastCGI connection per request).
+    assert conc["type"] == "requests"
+    # Beyond the workers before the proxy looks elsewhere; never more than the pool admits,
+    # nor than one nginx process holds (two connections per proxied request).
+    assert workers <= conc["soft_limit"] < conc["hard_limit"] <= max_conns
+    assert 2 * conc["hard_limit"] <= int(_setting("NGINX_WORKER_CONNECTIONS"))
+    # hard_limit is sized by the queue bound (fly.toml's comment): there must be one.
+    assert int(_setting("QUEUE_WAIT_MS")) > 0
+
+
+def test_fly_checks_use_the_health_routes():
+    fly = _fly()
+    svc = fly["services"][0]
+    port = int(fly["env"]["PORT"])
+    assert svc["internal_port"] == port
+    assert re.search(r"^EXPOSE %d$" % port, _runtime_stage(), re.M)
+    # Readiness routes traffic (service checks); liveness is a top-level check (monitoring).
+    ready = svc.get("http_checks", [])
+    assert [c["path"] for c in ready] == ["/health/ready"]
+    alive = [c for c in fly.get("checks", {}).values() if c.get("type") == "http"]
+    assert [c["path"] for c in alive] == ["/health"] and alive[0]["port"] == port
+    queue_s = int(_setting("QUEUE_WAIT_MS")) / 1000
+    nginx = _text("nginx", "nginx.conf.in")
+    for c in ready + alive:
+        # A saturated pool answers 503 after its queue bound, inside the check's timeout.
+        assert _secs(c["timeout"]) > queue_s, c
+        assert c.get("method", "get").lower() == "get", c
+        # Exact locations without rate limits: a check never sees 429.
+        block = re.search(r"location = %s \{([^}]*)\}" % re.escape(c["path"]), nginx)
+        assert block and "limit_req" not in block.group(1), c["path"]
+        r = requests.get(support.BASE_URL + c["path"], timeout=support.TIMEOUT)
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/json"), \
+            (c["path"], r.status_code, r.text)
+
+
+def test_fly_metrics_matches_nginx():
+    fly = _fly()
+    metrics = fly["metrics"]
+    assert metrics["path"] == "/metrics"
+    # Not a public port: no [[services]] entry exposes it.
+    assert metrics["port"] not in [s["internal_port"] for s in fly["services"]]
+    # Fly's scraper comes over the private network; never every address.
+    allow = fly["env"]["METRICS_ALLOW"].split()
+    assert "fdaa::/16" in allow and not {"all", "0.0.0.0/0", "::/0"} & set(allow)
+    # The port nginx's metrics listener takes on the Machine (its default follows PORT).
+    assert metrics["port"] == int(_setting("METRICS_PORT"))
+
+
+def test_image_writes_only_under_var():
+    """What scripts/container-check proves on a read-only root, held here statically: the
+    image's user, its one writable directory, and every path nginx writes under it."""
+    run = _runtime_stage()
+    m = re.search(r"^USER (\d+):(\d+)$", run, re.M)
+    assert m and int(m.group(1)) != 0 and int(m.group(2)) != 0, "USER must be numeric, not root"
+    env = dict(re.findall(r"\b([A-Z_]+)=(\S+)", run[run.index("\nENV "):run.index("\nUSER ")]))
+    assert env["VAR_DIR"] == "/app/var"
+    assert env["TMPDIR"].startswith(env["VAR_DIR"] + "/")
+    assert re.search(r"^RUN mkdir -p /app/var && chown vehicle:vehicle /app/var$", run, re.M)
+    nginx = _text("nginx", "nginx.conf.in")
+    paths = re.findall(r"^\s*(?:pid|\w+_temp_path)\s+(\S+?);", nginx, re.M)
+    assert len(paths) == 6 and all(p.startswith("@VAR_DIR@/") for p in paths), paths
+    assert re.search(r"^error_log @ERROR_LOG@", nginx, re.M)
+    assert re.search(r"^\s*access_log @ACCESS_LOG@", nginx, re.M)
+    # The worker links libcurl (the key fetcher): the builder needs its headers, the image
+    # the library.
+    assert "libcurl" in _text("configure.ac")
+    builder = _text("Containerfile")[:len(_text("Containerfile")) - len(run)]
+    assert "libcurl4-openssl-dev" in builder and re.search(r"\blibcurl4\b", run)
+    ignored = _text(".dockerignore").split()
+    assert "var" in ignored and "build-*" in ignored
