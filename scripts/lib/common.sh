@@ -82,6 +82,10 @@ stack_config() {
 		stack_die "MIGRATIONS_DIR is no longer read: set SQL_DIR to the directory holding migrations/ and functions/"
 
 	VAR_DIR=$(stack_abs "${VAR_DIR:-var}")
+	stack_user
+	# A checkout the service user cannot enter (as root under /root, mode 0700):
+	# the stack's state moves where it can (stack_relocate).
+	stack_relocate
 	RUN_DIR=$VAR_DIR/run
 	LOG_DIR=$VAR_DIR/log
 	NGINX_DIR=$VAR_DIR/nginx
@@ -121,7 +125,7 @@ stack_config() {
 
 	stack_config_check
 	stack_secrets
-	stack_user
+	stack_svc_paths
 }
 
 # The numbers, rates and socket paths stack_config settled on.
@@ -193,6 +197,112 @@ stack_user() {
 	fi
 }
 
+# ---------------------------------------------------------------------------
+# A checkout the service user cannot enter
+# ---------------------------------------------------------------------------
+# As root, PostgreSQL, nginx, redis and the workers run as $SVC_USER, which must
+# reach $VAR_DIR and the worker binary. A checkout under a private directory
+# (root's natural place, /root, is mode 0700) is out of its reach: then the
+# state lives in $SVC_STATE_ROOT/<hash> (default /var/lib/vehicle-dev; the hash
+# is of the checkout's var/ path), with the checkout's var/ a symlink to it, and
+# the worker runs from a copy of the binary in $VAR_DIR/bin. Everything else the
+# stack reads (SQL, the nginx template, migrations) is read by root. A reachable
+# checkout, and any run that is not root, is left exactly as it was.
+
+# True when $SVC_USER can reach PATH (or, for a PATH not made yet, its nearest
+# existing ancestor): stat through every parent, and enter it if a directory.
+stack_svc_reaches() {
+	local p=$1
+	[ ${#AS_SVC[@]} -gt 0 ] || return 0
+	while [ ! -e "$p" ] && [ ! -L "$p" ] && [ "$p" != / ]; do p=$(dirname "$p"); done
+	if [ -d "$p" ]; then "${AS_SVC[@]}" test -x "$p"; else "${AS_SVC[@]}" test -e "$p"; fi
+}
+
+stack_hash() { printf '%s' "$1" | sha256sum | cut -c1-12; }
+
+# The directory that holds the state of a private checkout's VAR_DIR (a pure
+# function of the path: scripts/dev-token finds it the same way).
+stack_state_for() {
+	printf '%s/%s\n' "${SVC_STATE_ROOT:-/var/lib/vehicle-dev}" "$(stack_hash "$(realpath -m -- "$1")")"
+}
+
+# Sets VAR_DIR to a directory $SVC_USER reaches; STACK_VAR_GIVEN keeps the path
+# it was given (stack_svc_paths moves the settings that name paths under it).
+stack_relocate() {
+	local real top base
+	STACK_VAR_GIVEN=$VAR_DIR
+	stack_svc_reaches "$VAR_DIR" && return 0
+	# Through a symlink made by an earlier run (var/ -> the state directory).
+	real=$(realpath -m -- "$VAR_DIR")
+	if stack_svc_reaches "$real"; then
+		VAR_DIR=$real
+		return 0
+	fi
+	local state_root=${SVC_STATE_ROOT:-/var/lib/vehicle-dev}
+	mkdir -p "$state_root"
+	chmod 0755 "$state_root"
+	stack_svc_reaches "$state_root" ||
+		stack_die "$SVC_USER cannot reach $VAR_DIR (a parent directory is private) nor $state_root: set SVC_STATE_ROOT"
+	top=$(realpath -m -- "$ROOT/var")
+	if { [ "$real" = "$top" ] || [[ $real == "$top"/* ]]; } && [ ! -e "$ROOT/var" ] && [ ! -L "$ROOT/var" ]; then
+		# A fresh checkout: var/ itself becomes the symlink, so every VAR_DIR
+		# under it (var/test, ...) is reachable from now on.
+		base=$(stack_state_for "$top")
+		mkdir -p "$base"
+		ln -s "$base" "$ROOT/var" 2>/dev/null || [ "$(readlink "$ROOT/var")" = "$base" ] ||
+			stack_die "cannot make $ROOT/var a symlink to $base"
+		printf '%s\n' "$ROOT" >"$base/.checkout"
+		VAR_DIR=$base${real#"$top"}
+		stack_log "$SVC_USER cannot enter $ROOT (a private parent directory): var/ is a symlink to $base"
+		return 0
+	fi
+	base=$(stack_state_for "$real")
+	mkdir -p "$base"
+	printf '%s\n' "$real" >"$base/.checkout"
+	if [ ! -e "$real" ] && [ ! -L "$real" ]; then
+		mkdir -p "$(dirname "$real")"
+		ln -s "$base" "$real" 2>/dev/null || [ "$(readlink "$real")" = "$base" ] ||
+			stack_die "cannot make $real a symlink to $base"
+		stack_log "$SVC_USER cannot reach $real (a private parent directory): it is a symlink to $base"
+	else
+		stack_log "$SVC_USER cannot reach $real (a private parent directory): the stack's state is in $base"
+	fi
+	VAR_DIR=$base
+}
+
+# After stack_relocate: the settings that name a path under the VAR_DIR given
+# follow it, and the worker binary is copied where $SVC_USER can run it.
+stack_svc_paths() {
+	local name v
+	STACK_WORKER_SRC=${STACK_WORKER_SRC:-}
+	[ ${#AS_SVC[@]} -gt 0 ] || return 0
+	if [ "$VAR_DIR" != "$STACK_VAR_GIVEN" ]; then
+		for name in NGINX_ACCESS_LOG NGINX_ERROR_LOG FCGI_SOCKET WORKERS_FILE METRICS_SOCKET SUPABASE_JWKS WORKER_LOG; do
+			v=${!name:-}
+			if [ "$v" = "$STACK_VAR_GIVEN" ] || [[ $v == "$STACK_VAR_GIVEN"/* ]]; then
+				printf -v "$name" '%s' "$VAR_DIR${v#"$STACK_VAR_GIVEN"}"
+			fi
+		done
+	fi
+	if [ -x "$WORKER_BIN" ] && ! stack_svc_reaches "$WORKER_BIN"; then
+		STACK_WORKER_SRC=$WORKER_BIN
+		WORKER_BIN=$VAR_DIR/bin/vehicle-worker
+	fi
+	stack_svc_bin
+}
+
+# The copy of the worker binary, made again whenever the build changed (at each
+# start, and at a reload: stack_dirs), so a new build takes effect as it would
+# in place. (Renamed over: the running workers keep their file.)
+stack_svc_bin() {
+	[ -n "${STACK_WORKER_SRC:-}" ] && [ -x "$STACK_WORKER_SRC" ] || return 0
+	cmp -s "$STACK_WORKER_SRC" "$WORKER_BIN" && return 0
+	mkdir -p "$(dirname "$WORKER_BIN")"
+	cp -- "$STACK_WORKER_SRC" "$WORKER_BIN.tmp"
+	chmod 0755 "$WORKER_BIN.tmp"
+	mv -f -- "$WORKER_BIN.tmp" "$WORKER_BIN"
+}
+
 # Directories the service user writes to.
 stack_dirs() {
 	mkdir -p "$RUN_DIR" "$LOG_DIR" "$NGINX_DIR"/tmp/{body,fastcgi,proxy,scgi,uwsgi}
@@ -202,10 +312,12 @@ stack_dirs() {
 	if [ "$(id -u)" -eq 0 ]; then
 		chown "$SVC_USER:" "$VAR_DIR" "$RUN_DIR" "$LOG_DIR" "$NGINX_DIR" \
 			"$NGINX_DIR"/tmp "$NGINX_DIR"/tmp/*
-		# A repo under a private home directory would fail later, obscurely.
+		# (stack_relocate made VAR_DIR reachable; this catches what it cannot
+		# know, e.g. a VAR_DIR given on a file system mounted noexec for others.)
 		"${AS_SVC[@]}" test -w "$RUN_DIR" ||
-			stack_die "$SVC_USER cannot reach $RUN_DIR (is a parent directory private?)"
+			stack_die "$SVC_USER cannot reach $RUN_DIR (is a parent directory private? see SVC_STATE_ROOT)"
 	fi
+	stack_svc_bin
 }
 
 # One stack per VAR_DIR at a time. The lock dies with this shell, so a crashed

@@ -4,9 +4,20 @@
 # only, for a machine without DATABASE_URL. Not for the container.
 # Needs scripts/lib/common.sh and scripts/lib/procs.sh.
 
+# How the service user runs PostgreSQL's programs: from $VAR_DIR when it cannot
+# enter the current directory (a private checkout; initdb and postgres would
+# complain they cannot change back to it).
+stack_pg_as_svc() {
+	STACK_PG_SVC=("${AS_SVC[@]}")
+	if [ ${#AS_SVC[@]} -gt 0 ] && ! stack_svc_reaches "$PWD"; then
+		STACK_PG_SVC+=(env -C "$VAR_DIR")
+	fi
+}
+
 # The command prefix for pg_ctl on the embedded cluster (also given to tests).
 stack_pg_ctl_cmd() {
-	PG_CTL_CMD=("${AS_SVC[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA_DIR" -l "$LOG_DIR/postgres.log")
+	stack_pg_as_svc
+	PG_CTL_CMD=("${STACK_PG_SVC[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA_DIR" -l "$LOG_DIR/postgres.log")
 }
 
 # A fresh cluster with this stack's settings in postgresql.conf.
@@ -15,7 +26,8 @@ stack_pg_initdb() {
 	stack_log "initdb $PG_DATA_DIR"
 	local initdb_flags=(-D "$PG_DATA_DIR" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8)
 	[ "${STACK_PG_EPHEMERAL:-0}" = 1 ] && initdb_flags+=(--no-sync)
-	"${AS_SVC[@]}" "$PG_BIN/initdb" "${initdb_flags[@]}" >"$LOG_DIR/initdb.log" 2>&1 ||
+	stack_pg_as_svc
+	"${STACK_PG_SVC[@]}" "$PG_BIN/initdb" "${initdb_flags[@]}" >"$LOG_DIR/initdb.log" 2>&1 ||
 		{
 			cat "$LOG_DIR/initdb.log" >&2
 			stack_die "initdb failed"
