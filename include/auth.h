@@ -20,6 +20,16 @@ err_t auth_keys_load(struct auth_keys **out, const char *hs256_secret, const cha
 		     const char **why) WUR;
 void auth_keys_free(struct auth_keys *k);
 
+struct config;
+/* The keys of a configuration: SUPABASE_JWT_SECRET and SUPABASE_JWKS as auth_keys_load
+ * takes them, plus, with SUPABASE_URL, the set the instance's fetcher shares
+ * (include/keyshare.h), which adds to them. With SUPABASE_URL no static key is needed:
+ * until the first set arrives auth_verify answers ERR_UNAVAILABLE and auth_keys_ready 0. */
+err_t auth_keys_load_config(struct auth_keys **out, const struct config *cfg,
+			    const char **why) WUR;
+/* 1 when at least one key is there to verify with; 0 and *why (static text) otherwise. */
+int auth_keys_ready(const struct auth_keys *k, const char **why);
+
 struct auth_identity {
 	char sub[37];      /* lower-case UUID text, "" when the token has none */
 	char role[64];     /* the token's "role" claim */
@@ -29,7 +39,7 @@ struct auth_identity {
 /* authorization: the raw HTTP Authorization header value (may be NULL). now: current unix time.
  * ERR_OK: signature verified and claims valid; *id filled (caller calls auth_identity_clear).
  * ERR_UNAUTHORIZED: anything wrong; *why gets a short static reason for the log (never token
- * text). *id is always initialised, so auth_identity_clear is safe after either result. */
+ * text). ERR_UNAVAILABLE: a Bearer token, but no key at all yet (SUPABASE_URL not fetched). *id is always initialised, so auth_identity_clear is safe after either result. */
 err_t auth_verify(const struct auth_keys *k, const char *authorization, time_t now,
 		  struct auth_identity *id, const char **why) WUR;
 void auth_identity_clear(struct auth_identity *id);

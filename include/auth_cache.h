@@ -36,6 +36,8 @@ err_t auth_cache_get(struct auth_cache *c, const char *tok, size_t len, time_t n
  * silently keeps nothing when it is too long or memory is short (only ever a shortcut). */
 void auth_cache_put(struct auth_cache *c, const char *tok, size_t len, double exp, double nbf,
 		    const char *claims_json, const char *sub, const char *role);
+/* Forgets every token (the key set changed: a removed key's tokens must be checked again). */
+void auth_cache_clear(struct auth_cache *c);
 /* Hits and misses so far (tests, logs). */
 void auth_cache_stats(const struct auth_cache *c, unsigned long *hits, unsigned long *misses);
 

@@ -21,7 +21,8 @@
 #define DB_TIMEOUT_MS 10000     /* a statement's default bound (db_sess.timeout_ms 0) */
 #define DB_LOCK_TIMEOUT_MS 5000 /* how long a statement waits for a lock */
 
-/* A statement, prepared once per connection on first use. Define them static. */
+/* A statement, prepared once per connection on first use (session mode; in transaction
+ * mode sent unnamed every time, see db_set_pool_transaction). Define them static. */
 struct db_stmt {
 	const char *name;
 	const char *sql;
@@ -58,6 +59,27 @@ struct db_sess {
 	long failed;
 	err_t last;     /* what the last db_run returned */
 };
+
+/*
+ * DATABASE_POOL_MODE=transaction (on): the connection may be a transaction pooler (Supabase's
+ * port 6543, pgbouncer before 1.21), where consecutive transactions run on different server
+ * sessions. Statements then go out unnamed, parsed with their text in every request, since
+ * a named one prepared on one server session is unknown on the next (or already there). Off
+ * (session, the default): each statement is prepared once per connection and run by name.
+ * Process-wide; call before db_open (connections opened before keep their mode).
+ */
+void db_set_pool_transaction(int on);
+
+/* How db_run sends one statement: what db_set_pool_transaction and the connection's state
+ * decide. prepared_gen is the statement's, conn_gen the connection's generation, queued
+ * whether this pipeline already carries the statement's Prepare. */
+enum db_send {
+	DB_SEND_UNNAMED,       /* Parse/Bind/Execute with the SQL text, no name */
+	DB_SEND_PREPARE_FIRST, /* Prepare by name, then run it by name */
+	DB_SEND_BY_NAME,       /* run the statement this connection prepared */
+};
+enum db_send db_send_plan(int pool_transaction, unsigned prepared_gen, unsigned conn_gen,
+			  int queued);
 
 struct db_conn *db_open(const char *conninfo);
 void db_close(struct db_conn *db);

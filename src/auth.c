@@ -25,7 +25,10 @@
 #include <openssl/crypto.h>
 
 #include "auth_cache.h"
+#include "config.h"
 #include "jwks.h"
+#include "keyshare.h"
+#include "shm.h"
 #include "valid.h"
 
 #define AUTH_SECRET_MAX 4096
@@ -35,6 +38,7 @@ struct auth_keys {
 	size_t hs_len;
 	struct jwks_set jwks;
 	struct auth_cache *cache; /* tokens verified with these keys; NULL: none kept */
+	struct keyshare_reader *shared; /* the fetched set (SUPABASE_URL), or NULL */
 };
 
 void auth_keys_free(struct auth_keys *k)
@@ -47,11 +51,14 @@ void auth_keys_free(struct auth_keys *k)
 	}
 	jwks_set_free(&k->jwks);
 	auth_cache_free(k->cache);
+	keyshare_reader_free(k->shared);
+	free(k->shared);
 	free(k);
 }
 
-err_t auth_keys_load(struct auth_keys **out, const char *hs256_secret, const char *jwks,
-		     const char **why)
+/* allow_none: no static key is fine (the fetched set will bring them). */
+static err_t auth_keys_make(struct auth_keys **out, const char *hs256_secret, const char *jwks,
+			    int allow_none, const char **why)
 {
 	struct auth_keys *k = NULL;
 	size_t len = hs256_secret ? strlen(hs256_secret) : 0;
@@ -72,7 +79,7 @@ err_t auth_keys_load(struct auth_keys **out, const char *hs256_secret, const cha
 	k->hs_len = len;
 	if (jwks_load(&k->jwks, jwks, why) != ERR_OK)
 		goto out; /* *why set by jwks_load */
-	if (!k->hs_len && !k->jwks.count) {
+	if (!allow_none && !k->hs_len && !k->jwks.count) {
 		*why = "no token key configured (no JWT secret, no usable ES256/RS256 JWKS key)";
 		goto out;
 	}
@@ -83,6 +90,66 @@ err_t auth_keys_load(struct auth_keys **out, const char *hs256_secret, const cha
 out:
 	auth_keys_free(k);
 	return rc;
+}
+
+err_t auth_keys_load(struct auth_keys **out, const char *hs256_secret, const char *jwks,
+		     const char **why)
+{
+	return auth_keys_make(out, hs256_secret, jwks, 0, why);
+}
+
+err_t auth_keys_load_config(struct auth_keys **out, const struct config *cfg, const char **why)
+{
+	struct shm_region *shm = shm_get();
+	err_t rc;
+
+	if (cfg->supabase_url == NULL)
+		return auth_keys_make(out, cfg->jwt_secret, cfg->jwks, 0, why);
+	rc = auth_keys_make(out, cfg->jwt_secret, cfg->jwks, 1, why);
+	if (rc != ERR_OK)
+		return rc;
+	(*out)->shared = malloc(sizeof(*(*out)->shared));
+	if ((*out)->shared == NULL) {
+		auth_keys_free(*out);
+		*out = NULL;
+		*why = "out of memory";
+		return ERR_INTERNAL;
+	}
+	/* Without the master's shared memory (a worker started by hand) nothing is fetched:
+	 * the static keys are all there is, and /health/ready says so when there are none. */
+	keyshare_reader_init((*out)->shared, shm ? &shm->keys : NULL);
+	keyshare_reader_sync((*out)->shared);
+	return ERR_OK;
+}
+
+/* The fetched set at its latest generation (one atomic load when unchanged); tokens
+ * verified with an older set are forgotten, so a removed key's tokens are checked again. */
+static void auth_keys_refresh(const struct auth_keys *k)
+{
+	if (k->shared && keyshare_reader_sync(k->shared))
+		auth_cache_clear(k->cache);
+}
+
+static int auth_keys_any(const struct auth_keys *k)
+{
+	return k->hs_len || k->jwks.count || (k->shared && k->shared->set.count);
+}
+
+int auth_keys_ready(const struct auth_keys *k, const char **why)
+{
+	const struct keyshare_area *a;
+
+	if (!k) {
+		*why = "no token keys loaded";
+		return 0;
+	}
+	auth_keys_refresh(k);
+	if (auth_keys_any(k))
+		return 1;
+	a = k->shared ? k->shared->area : NULL;
+	*why = a ? keyshare_status_text(__atomic_load_n(&a->status, __ATOMIC_ACQUIRE))
+		 : "no key fetcher (not started by the master)";
+	return 0;
 }
 
 void auth_identity_clear(struct auth_identity *id)
@@ -219,6 +286,29 @@ struct auth_key {
 	size_t sig_len;
 };
 
+static size_t auth_count_alg(const struct jwks_set *set, enum jwks_alg alg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; set && i < set->count; i++)
+		n += set->keys[i].alg == alg;
+	return n;
+}
+
+/* The configured key first, then the fetched one; without a kid only the one key of alg
+ * over both sets will do. */
+static const struct jwks_key *auth_find_jwk(const struct auth_keys *k, enum jwks_alg ja,
+					    const char *kid)
+{
+	const struct jwks_set *fetched = k->shared ? &k->shared->set : NULL;
+	const struct jwks_key *jk;
+
+	if (!kid && auth_count_alg(&k->jwks, ja) + auth_count_alg(fetched, ja) != 1)
+		return NULL;
+	jk = jwks_find(&k->jwks, ja, kid);
+	return jk ? jk : jwks_find(fetched, ja, kid);
+}
+
 static err_t auth_choose_key(const struct auth_keys *k, const struct auth_header *th,
 			     struct auth_key *ck, const char **why)
 {
@@ -243,7 +333,13 @@ static err_t auth_choose_key(const struct auth_keys *k, const struct auth_header
 		*why = "token algorithm not accepted";
 		return ERR_UNAUTHORIZED;
 	}
-	jk = jwks_find(&k->jwks, ja, th->kid);
+	jk = auth_find_jwk(k, ja, th->kid);
+	/* A kid we do not know may be a key Supabase has just added: ask the fetcher (at most
+	 * one refetch per 30 s per instance, a wait of at most a second), then look again. */
+	if (!jk && th->kid && k->shared && keyshare_reader_miss(k->shared)) {
+		auth_keys_refresh(k);
+		jk = auth_find_jwk(k, ja, th->kid);
+	}
 	if (!jk) {
 		*why = th->kid ? "no key for the token's alg and kid" : "no unique key for the token's alg";
 		return ERR_UNAUTHORIZED;
@@ -480,6 +576,13 @@ err_t auth_verify(const struct auth_keys *k, const char *authorization, time_t n
 	}
 	if (auth_bearer_parse(authorization, &tok, &tok_len, why) != ERR_OK)
 		goto out;
+	auth_keys_refresh(k);
+	if (!auth_keys_any(k)) {
+		/* Not the token's fault: the keys have not been fetched yet. */
+		*why = "no token keys yet (the key set has not been fetched)";
+		rc = ERR_UNAVAILABLE;
+		goto out;
+	}
 	if (auth_from_cache(k, tok, tok_len, now, id) == ERR_OK) {
 		*why = "ok";
 		return ERR_OK;

@@ -40,12 +40,17 @@ static void auth_cache_drop(struct auth_cache_entry *e)
 	memset(e, 0, sizeof(*e));
 }
 
-void auth_cache_free(struct auth_cache *c)
+void auth_cache_clear(struct auth_cache *c)
 {
 	if (c == NULL)
 		return;
 	for (size_t i = 0; i < AUTH_CACHE_SLOTS; i++)
 		auth_cache_drop(&c->slot[i]);
+}
+
+void auth_cache_free(struct auth_cache *c)
+{
+	auth_cache_clear(c);
 	free(c);
 }
 

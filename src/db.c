@@ -4,6 +4,9 @@
  * runs the statements as one implicit transaction, so a request costs one round trip and
  * either all of it happens or none of it does. Reads wrap the same pipeline in one
  * REPEATABLE READ READ ONLY transaction, so all their statements see one snapshot.
+ * Nothing outlives a request's transaction on the server (settings are transaction-local,
+ * no advisory lock, LISTEN or temporary table), so behind a transaction pooler only the
+ * named statements have to go: DATABASE_POOL_MODE=transaction sends them unnamed.
  */
 #include <poll.h>
 #include <sys/random.h>
@@ -13,6 +16,7 @@
 
 #include "db.h"
 #include "db_json.h"
+#include "metrics.h"
 
 #define DB_ATTEMPTS 3
 
@@ -20,6 +24,8 @@ struct db_conn {
 	PGconn *pg;
 	char *conninfo;
 	unsigned gen; /* bumped on every new connection; prepared statements are per connection */
+	unsigned long connects; /* connections made so far: all but the first are reconnects */
+	int unnamed;  /* transaction pooling: no named statements (db_set_pool_transaction) */
 	int replan;   /* a schema change invalidated our prepared statements: prepare afresh */
 	int retry;    /* the last error is worth running the request again (it rolled back) */
 	char last_message[64];
@@ -45,6 +51,26 @@ static struct db_stmt db_st_claims = {"db_claims",
 	5, 0};
 static const char db_begin_sql[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
+/* DATABASE_POOL_MODE, for the connections db_open makes from now on. */
+static int db_pool_tx;
+
+void db_set_pool_transaction(int on)
+{
+	db_pool_tx = on != 0;
+}
+
+enum db_send db_send_plan(int pool_transaction, unsigned prepared_gen, unsigned conn_gen,
+			  int queued)
+{
+	if (pool_transaction)
+		return DB_SEND_UNNAMED;
+	/* Prepared on this connection already, or its Prepare is ahead of us in this pipeline
+	 * (not answered yet, so prepared_gen is still old): a second Prepare would fail. */
+	if (prepared_gen == conn_gen || queued)
+		return DB_SEND_BY_NAME;
+	return DB_SEND_PREPARE_FIRST;
+}
+
 struct db_conn *db_open(const char *conninfo)
 {
 	struct db_conn *db = calloc(1, sizeof(*db));
@@ -56,6 +82,7 @@ struct db_conn *db_open(const char *conninfo)
 		free(db);
 		return NULL;
 	}
+	db->unnamed = db_pool_tx;
 	return db;
 }
 
@@ -102,7 +129,10 @@ static int db_connect(struct db_conn *db, const struct log_ctx *log)
 		return -1;
 	}
 	db_new_generation(db);
-	log_info(log, "database connected (generation %u)", db->gen);
+	if (db->connects++ > 0)
+		metrics_db_reconnect();
+	log_info(log, "database connected (generation %u%s)", db->gen,
+		 db->unnamed ? ", transaction pooling: unnamed statements" : "");
 	return 0;
 }
 
@@ -226,22 +256,32 @@ static void db_pipe_add(struct db_pipe *p, enum db_slot_kind kind, struct db_stm
 	p->slots[p->n++] = (struct db_slot){kind, st, query, index};
 }
 
-/* Queues one prepared statement, preparing it first when this connection has not yet (once
- * even when a pipeline uses it twice: its Prepare is not answered yet). */
+/* Queues one statement: in session mode by name, preparing it first when this connection has
+ * not yet (once even when a pipeline uses it twice); in transaction mode unnamed, its text
+ * parsed afresh, which leaves nothing behind on the server session. */
 static int db_pipe_stmt(struct db_conn *db, struct db_pipe *p, struct db_stmt *st,
 			const char *const *params, struct db_query *query, long index)
 {
 	int queued = 0;
+	int ok;
 
-	for (size_t k = 0; k < p->n; k++)
+	for (size_t k = 0; !db->unnamed && k < p->n; k++)
 		if (p->slots[k].kind == DB_SLOT_PREPARE && p->slots[k].stmt == st)
 			queued = 1;
-	if (st->prepared_gen != db->gen && !queued) {
+	switch (db_send_plan(db->unnamed, st->prepared_gen, db->gen, queued)) {
+	case DB_SEND_UNNAMED:
+		ok = PQsendQueryParams(db->pg, st->sql, st->nparams, NULL, params, NULL, NULL, 0);
+		break;
+	case DB_SEND_PREPARE_FIRST:
 		if (!PQsendPrepare(db->pg, st->name, st->sql, st->nparams, NULL))
 			return -1;
 		db_pipe_add(p, DB_SLOT_PREPARE, st, NULL, -1);
+		/* fall through */
+	default:
+		ok = PQsendQueryPrepared(db->pg, st->name, st->nparams, params, NULL, NULL, 0);
+		break;
 	}
-	if (!PQsendQueryPrepared(db->pg, st->name, st->nparams, params, NULL, NULL, 0))
+	if (!ok)
 		return -1;
 	db_pipe_add(p, query ? DB_SLOT_QUERY : DB_SLOT_SETUP, st, query, index);
 	return 0;
@@ -352,12 +392,18 @@ static int db_end_transaction(struct db_conn *db)
 	return ok ? 0 : -1;
 }
 
-/* After 0A000/26000: forget every prepared statement, so each is prepared again. */
+/* After 0A000/26000: forget every prepared statement, so each is prepared again. Unnamed
+ * statements leave nothing to forget (and through a transaction pooler a DEALLOCATE would
+ * reach some other server session). */
 static int db_replan(struct db_conn *db)
 {
-	PGresult *r = PQexec(db->pg, "DEALLOCATE ALL");
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PGresult *r;
+	int ok;
 
+	if (db->unnamed)
+		return 0;
+	r = PQexec(db->pg, "DEALLOCATE ALL");
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	PQclear(r);
 	db_new_generation(db);
 	return ok ? 0 : -1;
@@ -428,6 +474,8 @@ err_t db_run(struct db_sess *s, struct db_query *q, size_t n)
 		log_warn(s->log, "transaction rolled back; running it again (attempt %d of %d)",
 			 attempt + 1, DB_ATTEMPTS);
 	}
+	if (rc == ERR_INTERNAL || rc == ERR_UNAVAILABLE)
+		metrics_db_error();
 	s->last = rc;
 	return rc;
 }

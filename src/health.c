@@ -47,11 +47,25 @@ static int health_due(const struct timespec *now)
 	return ms < 0 || ms >= HEALTH_READY_INTERVAL_MS;
 }
 
+/* No key to verify a token with (SUPABASE_URL alone, not fetched yet): not ready, and why. */
+static err_t health_no_keys(struct ctx *c, const char *why)
+{
+	json_object *d = json_object_new_object();
+
+	if (d)
+		json_object_object_add(d, "token_keys", json_object_new_string(why));
+	return ctx_fail(c, ERR_UNAVAILABLE, "token keys not loaded yet", d);
+}
+
 err_t health_ready(struct ctx *c)
 {
 	struct db_query q[1] = {{.stmt = &health_st_ping}};
 	struct timespec now;
 	int clock_ok = clock_gettime(CLOCK_MONOTONIC, &now) == 0;
+	const char *why = NULL;
+
+	if (c->keys && !auth_keys_ready(c->keys, &why))
+		return health_no_keys(c, why);
 
 	if (!clock_ok || health_due(&now)) {
 		health_last.ok = db_exec(&c->db, q, 1) == ERR_OK;

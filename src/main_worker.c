@@ -21,6 +21,7 @@
 
 #include "cache.h"
 #include "config.h"
+#include "db.h"
 #include "list_cache.h"
 #include "master.h"
 #include "shm.h"
@@ -75,7 +76,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (shm_fd >= 0 && shm_attach(shm_fd) != ERR_OK) {
-		fprintf(stderr, "vehicle-worker: --shm-fd %d is not this build's shared memory\n", shm_fd);
+		/* A build whose region differs from the running master's: a SIGHUP cannot bring it
+		 * in (the master keeps its region for life); the instance must be restarted. */
+		fprintf(stderr, "vehicle-worker: --shm-fd %d is not this build's shared memory: the "
+			"master runs an older layout; restart it (a SIGHUP cannot change the layout)\n",
+			shm_fd);
 		return 2;
 	}
 	if (config_load(&cfg, main_getenv, &why) != ERR_OK) {
@@ -97,6 +102,8 @@ int main(int argc, char **argv)
 		int code;
 		list_cache_setup(cfg.list_cache);
 		cache_setup(cfg.list_cache ? cfg.redis_url : NULL, cfg.redis_timeout_ms, &log);
+		/* DATABASE_POOL_MODE: before worker_run opens the connection. */
+		db_set_pool_transaction(cfg.pool_transaction);
 		code = worker_run(&cfg, ready_fd);
 		cache_shutdown();
 		return code;

@@ -23,6 +23,9 @@
 #include "jwks_fetch.h"
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
+#include "metrics_http.h"
+#include "routes.h"
 #include "shm.h"
 
 static const struct log_ctx master_log = {.op = "master"};
@@ -35,7 +38,11 @@ struct master_exec {
 	int shm_fd;             /* the instance's shared memory (include/shm.h), -1: none */
 	struct shm_region *shm;
 	struct config cfg;      /* the settings in force (SIGHUP replaces them) */
+	struct metrics_http http; /* the metrics socket (METRICS_SOCKET), served in the loop */
 };
+
+/* Every child the table can hold has a metrics slot (include/metrics.h). */
+_Static_assert(METRICS_SLOTS >= MASTER_MAX_KIDS, "a metrics slot for every worker");
 
 /* A key fetcher that ended is started again after this long (it retries inside itself). */
 #define MASTER_FETCHER_BACKOFF_MS 1000
@@ -118,7 +125,7 @@ err_t master_check_config(const struct config *cfg, const char **why)
 {
 	struct auth_keys *keys = NULL;
 
-	if (auth_keys_load(&keys, cfg->jwt_secret, cfg->jwks, why) != ERR_OK)
+	if (auth_keys_load_config(&keys, cfg, why) != ERR_OK)
 		return ERR_VALIDATION;
 	auth_keys_free(keys);
 	return ERR_OK;
@@ -218,6 +225,7 @@ static int master_spawn(struct master_pool *p, const struct master_exec *x)
 	}
 	p->kids[p->nkids++] = (struct master_child){.pid = pid, .ready_fd = fds[0], .gen = p->gen,
 						    .state = MASTER_STARTING};
+	metrics_worker_started();
 	log_info(&master_log, "worker %d started", (int)pid);
 	return 0;
 }
@@ -322,14 +330,19 @@ static void master_forget(struct master_pool *p, int i, int status, long long no
 	int pid = (int)k->pid;
 
 	master_status_text(status, why, sizeof(why));
+	metrics_worker_reaped(k->pid);
 	if (k->state == MASTER_STOPPING) {
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 			log_info(&master_log, "worker %d stopped", pid);
-		else
+		} else {
+			metrics_worker_died(METRICS_DIED_STOPPING);
 			log_warn(&master_log, "worker %d died while stopping (%s)", pid, why);
+		}
 	} else if (k->state == MASTER_READY) {
+		metrics_worker_died(METRICS_DIED_SERVING);
 		log_error(&master_log, "worker %d died (%s) while serving; starting another", pid, why);
 	} else {
+		metrics_worker_died(METRICS_DIED_STARTING);
 		p->fails++;
 		p->next_spawn_ms = now + master_backoff_ms(p->fails);
 		log_error(&master_log, "worker %d died (%s) before it was ready; next start in %d ms "
@@ -385,6 +398,24 @@ static void master_shutdown(struct master_pool *p, int sig)
 		kill(p->fetcher_pid, SIGTERM);
 }
 
+/* The metrics socket at path (NULL: none), opened or moved there; a failure is logged and
+ * leaves the instance without metrics, never without workers. */
+static void master_metrics_socket(struct master_exec *x, const char *path)
+{
+	const char *now = x->http.listen_fd >= 0 ? x->http.path : NULL;
+
+	if ((now == NULL && path == NULL) || (now != NULL && path != NULL && strcmp(now, path) == 0))
+		return;
+	metrics_http_close(&x->http);
+	if (path == NULL)
+		return;
+	if (metrics_http_open(&x->http, path) != 0)
+		log_error(&master_log, "metrics socket %s: %s; no metrics until a SIGHUP or restart",
+			  path, strerror(errno));
+	else
+		log_info(&master_log, "metrics on %s", path);
+}
+
 /* SIGHUP: the settings again (a refused one changes nothing), then a new generation. */
 static void master_reload(struct master_pool *p, struct master_exec *x)
 {
@@ -408,6 +439,7 @@ static void master_reload(struct master_pool *p, struct master_exec *x)
 		 p->nkids, want);
 	p->want = want;
 	p->gen++;
+	master_metrics_socket(x, cfg.metrics_socket);
 	/* The fetcher takes the new settings by being started again (reaped, then spawned). */
 	x->cfg = cfg;
 	if (p->fetcher_pid > 0)
@@ -432,22 +464,11 @@ static void master_on_signals(struct master_pool *p, struct master_exec *x, int 
 	master_reap(p, master_now_ms()); /* SIGCHLD, or anything: WNOHANG is cheap */
 }
 
-/* One poll: the signalfd and the ready pipes of starting children, until the next backoff
- * deadline at most. -1: poll itself failed. */
-static int master_wait(struct master_pool *p, struct master_exec *x, int sfd)
+/* How long the loop may sleep: until the next start after a backoff, or the fetcher's. */
+static int master_timeout(const struct master_pool *p, long long now)
 {
-	static struct pollfd fds[1 + MASTER_MAX_KIDS];
-	static pid_t pids[1 + MASTER_MAX_KIDS];
-	long long now = master_now_ms();
-	int nfds = 1, timeout = -1, n;
+	int timeout = -1;
 
-	fds[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
-	for (int i = 0; i < p->nkids; i++) {
-		if (p->kids[i].ready_fd < 0)
-			continue;
-		pids[nfds] = p->kids[i].pid;
-		fds[nfds++] = (struct pollfd){.fd = p->kids[i].ready_fd, .events = POLLIN};
-	}
 	if (!p->stopping && p->next_spawn_ms > now)
 		timeout = (int)(p->next_spawn_ms - now);
 	if (!p->stopping && p->fetcher_pid == 0 && p->fetcher_next_ms != LLONG_MAX) {
@@ -456,15 +477,38 @@ static int master_wait(struct master_pool *p, struct master_exec *x, int sfd)
 		if (timeout < 0 || t < timeout)
 			timeout = (int)t;
 	}
-	n = poll(fds, (nfds_t)nfds, timeout);
+	return timeout;
+}
+
+/* One poll: the signalfd, the ready pipes of starting children and the metrics sockets,
+ * until the next deadline at most. -1: poll itself failed. */
+static int master_wait(struct master_pool *p, struct master_exec *x, int sfd)
+{
+	static struct pollfd fds[1 + MASTER_MAX_KIDS + METRICS_HTTP_NFDS];
+	static pid_t pids[1 + MASTER_MAX_KIDS];
+	long long now = master_now_ms();
+	int nfds = 1, timeout = master_timeout(p, now), nkid, nm, n;
+
+	fds[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
+	for (int i = 0; i < p->nkids; i++) {
+		if (p->kids[i].ready_fd < 0)
+			continue;
+		pids[nfds] = p->kids[i].pid;
+		fds[nfds++] = (struct pollfd){.fd = p->kids[i].ready_fd, .events = POLLIN};
+	}
+	nkid = nfds;
+	nm = metrics_http_fds(&x->http, fds + nkid, now, &timeout);
+	n = poll(fds, (nfds_t)(nkid + nm), timeout);
 	if (n < 0)
 		return errno == EINTR ? 0 : -1;
-	for (int j = 1; j < nfds; j++) {
+	for (int j = 1; j < nkid; j++) {
 		int i = fds[j].revents ? master_find(p, pids[j]) : -1;
 
 		if (i >= 0 && p->kids[i].ready_fd >= 0)
 			master_on_ready(p, i);
 	}
+	metrics_http_serve(&x->http, fds + nkid, nm, master_now_ms(), &x->shm->metrics, routes_table,
+			   routes_count);
 	if (fds[0].revents)
 		master_on_signals(p, x, sfd);
 	return 0;
@@ -516,6 +560,9 @@ int master_run(const struct config *cfg, const char *exe)
 		return 1;
 	}
 	prctl(PR_SET_NAME, "vehicle-master");
+	metrics_master_start();
+	metrics_http_init(&x.http);
+	master_metrics_socket(&x, cfg->metrics_socket);
 	p->want = want;
 	log_info(&master_log, "master: %d workers on fd 0 (%s)", want, exe);
 	for (;;) {
@@ -534,6 +581,7 @@ int master_run(const struct config *cfg, const char *exe)
 	}
 	if (code == 0)
 		log_info(&master_log, "all workers stopped");
+	metrics_http_close(&x.http);
 	close(sfd);
 	free(p);
 	return code;

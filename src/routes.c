@@ -79,6 +79,11 @@ static err_t routes_auth(struct ctx *c)
 	err_t rc;
 
 	rc = auth_verify(c->keys, c->authorization, c->now, &c->id, &why);
+	if (rc == ERR_UNAVAILABLE) {
+		/* No key yet (SUPABASE_URL not fetched): the token may be fine, so no 401. */
+		log_warn(&c->log, "token not checked (%s)", why ? why : "no keys");
+		return ctx_fail(c, ERR_UNAVAILABLE, "Token keys not loaded yet; retry shortly", NULL);
+	}
 	if (rc != ERR_OK) {
 		log_warn(&c->log, "security: token rejected (%s)", why ? why : "invalid");
 		return ctx_fail(c, ERR_UNAUTHORIZED, NULL, NULL);

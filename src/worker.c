@@ -21,6 +21,7 @@
 #include "body.h"
 #include "config.h"
 #include "db.h"
+#include "metrics.h"
 #include "routes.h"
 #include "valid.h"
 #include "worker.h"
@@ -99,7 +100,8 @@ static err_t worker_read_body(struct ctx *c, FCGX_Request *req, int *eof)
 	return len > BODY_MAX_BYTES ? ERR_TOO_LARGE : ERR_OK;
 }
 
-static void worker_reply(struct ctx *c, FCGX_Request *req, err_t rc)
+/* Writes the answer; returns its status (what the client gets: nginx passes it on). */
+static int worker_reply(struct ctx *c, FCGX_Request *req, err_t rc)
 {
 	json_object *err = NULL;
 	const char *text;
@@ -140,6 +142,7 @@ static void worker_reply(struct ctx *c, FCGX_Request *req, err_t rc)
 	if (strcmp(c->method ? c->method : "", "HEAD") != 0)
 		FCGX_PutS(text, req->out);
 	json_object_put(err);
+	return status;
 }
 
 /* When nginx passes no bound (QUEUE_WAIT_MAX_MS): about a second, the figure. */
@@ -174,10 +177,24 @@ static int worker_waited_too_long(const char *start, const char *bound_ms)
 	return ((long)now.tv_sec - sec) * 1000L + now.tv_nsec / 1000000L - msec > bound;
 }
 
-/* Serves one request; 1 when its whole stdin was read. */
-static int worker_handle(struct ctx *c, FCGX_Request *req)
+/* The metrics row of a request: its route table entry; no route matched (404, 405); or,
+ * when it was answered before dispatch (a body refused, a queue wait too long), the route
+ * its path would have taken, looked up now (rare: only requests refused early pay it). */
+static size_t worker_metrics_route(const struct ctx *c, int dispatched)
 {
-	int eof;
+	const struct router_route *r = c->route;
+
+	if (r == NULL && !dispatched &&
+	    router_lookup(routes_table, routes_count, c->method, c->path, &r, NULL, NULL, 0) !=
+		    ROUTER_FOUND)
+		r = NULL;
+	return r != NULL ? (size_t)(r - routes_table) : METRICS_ROUTE_UNMATCHED;
+}
+
+/* Serves one request; 1 when its whole stdin was read. *status, *route: for the metrics. */
+static int worker_handle(struct ctx *c, FCGX_Request *req, int *status, size_t *route)
+{
+	int eof, dispatched = 0;
 	char **env = req->envp;
 	const char *uri;
 	err_t rc;
@@ -204,9 +221,12 @@ static int worker_handle(struct ctx *c, FCGX_Request *req)
 	    worker_waited_too_long(FCGX_GetParam("REQUEST_START", env),
 				   FCGX_GetParam("QUEUE_WAIT_MAX_MS", env)))
 		rc = ctx_fail(c, ERR_UNAVAILABLE, "The service is saturated; retry shortly", NULL);
-	if (rc == ERR_OK)
+	if (rc == ERR_OK) {
+		dispatched = 1;
 		rc = routes_dispatch(c);
-	worker_reply(c, req, rc);
+	}
+	*status = worker_reply(c, req, rc);
+	*route = worker_metrics_route(c, dispatched);
 	return eof;
 }
 
@@ -286,6 +306,14 @@ static void worker_trim(void)
 		malloc_trim(0);
 }
 
+static uint64_t worker_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* (the vDSO: no system call) */
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* The accept loop, until a stop signal; 1 when fd 0 fails. */
 static int worker_serve(struct ctx *c, FCGX_Request *req, const sigset_t *open,
 			const struct log_ctx *log)
@@ -295,7 +323,9 @@ static int worker_serve(struct ctx *c, FCGX_Request *req, const sigset_t *open,
 	if (epfd < 0)
 		return 1;
 	while (worker_wait(epfd, open) == 0) {
-		int rc = FCGX_Accept_r(req);
+		int rc = FCGX_Accept_r(req), status;
+		size_t route;
+		uint64_t t0;
 
 		if (rc == -EAGAIN || rc == -EINTR || rc == -ECONNABORTED)
 			continue;
@@ -309,9 +339,12 @@ static int worker_serve(struct ctx *c, FCGX_Request *req, const sigset_t *open,
 		 * lose the answer). On this Unix socket, with the request read to its end,
 		 * nothing can be lost, so the worker closes at once and takes the next request
 		 * instead of waiting on nginx's event loop. */
-		if (worker_handle(c, req) && FCGX_Detach(req) != 0)
+		t0 = worker_now_us();
+		metrics_request_begin();
+		if (worker_handle(c, req, &status, &route) && FCGX_Detach(req) != 0)
 			log_warn(log, "FastCGI detach failed");
 		FCGX_Finish_r(req);
+		metrics_request_end(route, status, worker_now_us() - t0);
 		ctx_reset(c);
 		worker_trim();
 	}
@@ -339,8 +372,8 @@ int worker_run(const struct config *cfg, int ready_fd)
 	sigset_t open;
 	int code = 1;
 
-	if (auth_keys_load(&keys, cfg->jwt_secret, cfg->jwks, &why) != ERR_OK) {
-		log_error(&log, "no usable token keys (%s): set SUPABASE_JWT_SECRET or SUPABASE_JWKS",
+	if (auth_keys_load_config(&keys, cfg, &why) != ERR_OK) {
+		log_error(&log, "no usable token keys (%s): set SUPABASE_URL, SUPABASE_JWT_SECRET or SUPABASE_JWKS",
 			  why ? why : "unknown");
 		return 1;
 	}
@@ -365,6 +398,7 @@ int worker_run(const struct config *cfg, int ready_fd)
 	if (db_connect_now(c.conn, &log) != 0)
 		log_warn(&log, "database not reachable at start; will retry per request");
 	log_info(&log, "worker ready");
+	metrics_worker_attach();
 	worker_ready(ready_fd, &log);
 	code = worker_serve(&c, &req, &open, &log);
 	FCGX_Free(&req, 1);

@@ -4,8 +4,17 @@
 # $NGINX_TEMPLATE (nginx/nginx.conf.in), with the njs script beside it
 # (ratelimit.js, next to the template), checked, started in the foreground of
 # a background job, stopped gracefully.
-# Needs scripts/lib/common.sh and scripts/lib/procs.sh.
+# Needs scripts/lib/common.sh and scripts/lib/procs.sh (and, to render,
+# scripts/lib/workers.sh's stack_metrics_socket).
 #   NGINX_JS_MODULE  nginx's JavaScript module (Debian: libnginx-mod-http-js)
+#   METRICS_PORT     the Prometheus listener (GET /metrics, proxied to the
+#                    master's METRICS_SOCKET): default 9091 with the default
+#                    PORT 3003, in general PORT + 6088, so stacks side by side
+#                    (scripts/test's, a second instance) never share it
+#   METRICS_LISTEN_ADDR  its addresses (default: LISTEN_ADDR's, so [::] too in
+#                    the container, which Fly's private network needs)
+#   METRICS_ALLOW    addresses or CIDRs that may scrape, matched against the TCP
+#                    peer (default "127.0.0.1 ::1"; on Fly add fdaa::/16)
 NGINX_JS_MODULE=${NGINX_JS_MODULE:-/usr/lib/nginx/modules/ngx_http_js_module.so}
 
 # Escape a value for the right-hand side of a sed s||| command; newlines
@@ -28,7 +37,8 @@ stack_list() {
 
 # The generated blocks of nginx.conf, from the list settings, each checked
 # entry by entry: STACK_NGINX_CORS (map lines), STACK_NGINX_ALLOW (allow lines),
-# STACK_NGINX_LISTEN (listen lines), STACK_NGINX_REALIP (one line or empty).
+# STACK_NGINX_LISTEN (listen lines), STACK_NGINX_REALIP (one line or empty),
+# and the metrics listener's (stack_nginx_metrics).
 stack_nginx_blocks() {
 	local origin addr addr_re='^[][0-9A-Za-z.:*-]+$' # host, IPv4, [IPv6] or *
 	STACK_NGINX_CORS='' STACK_NGINX_ALLOW='' STACK_NGINX_LISTEN='' STACK_NGINX_REALIP=''
@@ -70,6 +80,35 @@ stack_nginx_blocks() {
 		done
 		STACK_NGINX_REALIP+="real_ip_header $REAL_IP_HEADER; real_ip_recursive on;"
 	fi
+	stack_nginx_metrics
+}
+
+# The metrics listener's settings, defaulted and checked: STACK_NGINX_METRICS_LISTEN
+# and STACK_NGINX_METRICS_ALLOW (lines). (Its socket, METRICS_SOCKET, is the
+# master's setting: stack_metrics_socket, scripts/lib/workers.sh.)
+stack_nginx_metrics() {
+	local addr addr_re='^[][0-9A-Za-z.:*-]+$'
+	METRICS_PORT=${METRICS_PORT:-$((PORT + 6088))}
+	METRICS_LISTEN_ADDR=${METRICS_LISTEN_ADDR:-$LISTEN_ADDR}
+	METRICS_ALLOW=${METRICS_ALLOW:-127.0.0.1 ::1}
+	STACK_NGINX_METRICS_LISTEN='' STACK_NGINX_METRICS_ALLOW=''
+	if ! stack_is_uint "$METRICS_PORT" || [ "$METRICS_PORT" -lt 1 ] || [ "$METRICS_PORT" -gt 65535 ]; then
+		stack_die "METRICS_PORT must be a port number, not '$METRICS_PORT'"
+	fi
+	[ "$METRICS_PORT" != "$PORT" ] || stack_die "METRICS_PORT must differ from PORT ($PORT)"
+	stack_list "$METRICS_LISTEN_ADDR"
+	for addr in "${STACK_LIST[@]}"; do
+		[ -n "$addr" ] || continue
+		[[ $addr =~ $addr_re ]] || stack_die "METRICS_LISTEN_ADDR entry '$addr' is not an address"
+		STACK_NGINX_METRICS_LISTEN+="        listen $addr:$METRICS_PORT;"$'\n'
+	done
+	[ -n "$STACK_NGINX_METRICS_LISTEN" ] || stack_die "METRICS_LISTEN_ADDR is empty"
+	stack_list "$METRICS_ALLOW"
+	for addr in "${STACK_LIST[@]}"; do
+		[ -n "$addr" ] || continue
+		[[ $addr =~ ^[0-9A-Fa-f.:/]+$ || $addr = all ]] || stack_die "METRICS_ALLOW entry '$addr' is not an address or CIDR"
+		STACK_NGINX_METRICS_ALLOW+="            allow $addr;"$'\n'
+	done
 }
 
 # nginx's view of the pool, from the worker count the master uses (WORKERS, which
@@ -99,7 +138,9 @@ stack_nginx_render() {
 	stack_dirs
 	stack_nginx_blocks
 	stack_nginx_sizing
+	stack_metrics_socket
 	local cors=$STACK_NGINX_CORS allow=$STACK_NGINX_ALLOW listen=$STACK_NGINX_LISTEN realip=$STACK_NGINX_REALIP
+	local mlisten=$STACK_NGINX_METRICS_LISTEN mallow=$STACK_NGINX_METRICS_ALLOW
 	# stdout: nginx reopens the path, see stack_nginx_cmd.
 	access=$NGINX_ACCESS_LOG
 	[ "$access" = stdout ] && access=/dev/stdout
@@ -107,6 +148,10 @@ stack_nginx_render() {
 	sed -e "s|@PORT@|$PORT|g" \
 		-e "s|@VAR_DIR@|$(stack_sed_rhs "$VAR_DIR")|g" \
 		-e "s|@FCGI_SOCKET@|$(stack_sed_rhs "$FCGI_SOCKET")|g" \
+		-e "s|@METRICS_SOCKET@|$(stack_sed_rhs "$METRICS_SOCKET")|g" \
+		-e "s|@METRICS_PORT@|$METRICS_PORT|g" \
+		-e "s|^@METRICS_LISTEN@\$|$(stack_sed_rhs "${mlisten%$'\n'}")|" \
+		-e "s|^@METRICS_ALLOW@\$|$(stack_sed_rhs "${mallow%$'\n'}")|" \
 		-e "s|@NGINX_JS_MODULE@|$(stack_sed_rhs "$NGINX_JS_MODULE")|g" \
 		-e "s|@ERROR_LOG@|$(stack_sed_rhs "$NGINX_ERROR_LOG")|g" \
 		-e "s|@ACCESS_LOG@|$(stack_sed_rhs "$access")|g" \

@@ -19,6 +19,16 @@ stack_workers_config() {
 	STACK_WORKERS_ENV=${STACK_WORKERS_ENV:-$WORKERS}
 }
 
+# METRICS_SOCKET: where the master serves its metrics (src/metrics_http.c) and
+# nginx's metrics listener proxies to (default $RUN_DIR/metrics.sock), passed to
+# the master. A path nginx's proxy_pass can name: no spaces, quotes, ';', ':'.
+stack_metrics_socket() {
+	METRICS_SOCKET=$(stack_abs "${METRICS_SOCKET:-$RUN_DIR/metrics.sock}")
+	if [[ $METRICS_SOCKET =~ [[:space:]\;{}\"\':] ]] || [ ${#METRICS_SOCKET} -gt 100 ]; then
+		stack_die "METRICS_SOCKET '$METRICS_SOCKET' must be a path of at most 100 bytes without spaces, quotes, ';', ':' or braces"
+	fi
+}
+
 # Prints the worker count: WORKERS_FILE's number when that file exists, else
 # WORKERS. Fails (with a warning) on a file that holds anything else. Run
 # stack_workers_config first (in this shell, not the $(...) of the call).
@@ -67,7 +77,9 @@ stack_workers_start() {
 	# The socket's listen backlog matches nginx's max_conns (WORKERS x FCGI_QUEUE_PER_WORKER,
 	# scripts/lib/nginx.sh): what nginx may queue, the kernel holds (capped at somaxconn).
 	if declare -F stack_nginx_sizing >/dev/null; then stack_nginx_sizing; fi
+	stack_metrics_socket
 	local cmd=(/usr/bin/env WORKERS="$STACK_WORKERS_ENV" WORKERS_FILE="$WORKERS_FILE"
+		METRICS_SOCKET="$METRICS_SOCKET"
 		/usr/bin/spawn-fcgi -n -s "$FCGI_SOCKET" -M 0600 -b "${STACK_FCGI_MAX_CONNS:-1024}"
 		-- "$WORKER_BIN" --master)
 	if [ "$log" = - ]; then

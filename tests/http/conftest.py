@@ -11,7 +11,13 @@ Nothing here depends on the order tests run in: every test makes its own users.
     client(token, retry_429=True, source=...)  a client with any token
     db                   the Db helper: db.query(sql, args) / db.execute(sql, args)
     create_bike(api, **fields)  POST /api/bikes, asserts 201, returns the bike
+
+POOL_MODE=transaction (scripts/test's second run: the workers behind pgbouncer in transaction
+mode, DATABASE_POOL_MODE=transaction; the fixtures stay direct) skips the tests marked
+`session_db`: they need the workers' own sessions (one backend per worker, directly on the
+cluster), which a transaction pooler does not give.
 """
+import os
 import threading
 
 import psycopg2
@@ -21,13 +27,29 @@ import support
 from support import Api, assert_status
 
 
+POOL_MODE = os.environ.get("POOL_MODE", "session")
+
+
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "session_db(why): needs each worker's own database session (skipped with"
+        " POOL_MODE=transaction, the workers behind a transaction pooler)")
     missing = [n for n, v in (("BASE_URL", support.BASE_URL),
                               ("DATABASE_URL", support.DATABASE_URL),
                               ("SUPABASE_JWT_SECRET", support.JWT_SECRET)) if not v]
     if missing:
         raise pytest.UsageError(
             "tests/http needs " + ", ".join(missing) + " in the environment (see support.py)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if POOL_MODE != "transaction":
+        return
+    for item in items:
+        mark = item.get_closest_marker("session_db")
+        if mark is not None:
+            why = mark.args[0] if mark.args else "needs the workers' own sessions"
+            item.add_marker(pytest.mark.skip(reason=f"POOL_MODE=transaction: {why}"))
 
 
 def pytest_terminal_summary(terminalreporter):

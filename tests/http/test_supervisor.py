@@ -57,14 +57,24 @@ def _alive(pid):
     return st is not None and st[0] != "Z"
 
 
+def _comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def _kids(ppid, state_z=False):
-    """The children of ppid: the live ones, or (state_z) the zombies."""
+    """The children of ppid: the live ones, or (state_z) the zombies. Not the key fetcher
+    (vehicle-jwks, src/jwks_fetch.c: with SUPABASE_URL the master's one other child)."""
     out = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         st = _stat(int(name))
-        if st is not None and st[1] == ppid and (st[0] == "Z") == state_z:
+        if st is not None and st[1] == ppid and (st[0] == "Z") == state_z and \
+                _comm(int(name)) != "vehicle-jwks":
             out.append(int(name))
     return sorted(out)
 
@@ -273,7 +283,9 @@ class PrivateMaster:
             f.write(_jwks())
         full = _environ(shared[0])
         full.pop("WORKERS_FILE", None)
-        full.update({"WORKERS": "2", "SUPABASE_JWKS": self.jwks_path})
+        # A metrics socket of its own: the shared master's stays the shared stack's.
+        full.update({"WORKERS": "2", "SUPABASE_JWKS": self.jwks_path,
+                     "METRICS_SOCKET": os.path.join(self.dir, "metrics.sock")})
         for k, v in (env or {}).items():
             if v is None:
                 full.pop(k, None)

@@ -22,6 +22,9 @@ Suite *cursor_suite(void);
 Suite *idem_suite(void);
 Suite *config_suite(void);
 Suite *master_suite(void);
+Suite *keyshare_suite(void);
+Suite *metrics_suite(void);
+Suite *db_suite(void);
 
 int main(void)
 {
@@ -45,6 +48,9 @@ int main(void)
 	srunner_add_suite(sr, idem_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, master_suite());
+	srunner_add_suite(sr, keyshare_suite());
+	srunner_add_suite(sr, metrics_suite());
+	srunner_add_suite(sr, db_suite());
 	/* Fork mode is left to CK_FORK (the default: fork, so one crash fails one test). */
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
