@@ -28,6 +28,8 @@ struct config {
 /* JWKS_REFRESH_S: how often the fetcher asks SUPABASE_URL for the key set. */
 #define CONFIG_JWKS_REFRESH_DEFAULT 600
 #define CONFIG_JWKS_REFRESH_MAX 86400
+/* SUPABASE_URL's longest form: the fetcher adds its path within a 2 KiB buffer. */
+#define CONFIG_SUPABASE_URL_MAX 1024
 
 /* The list cache with REDIS_URL set and LIST_CACHE unset (README, "The list cache"). */
 #define CONFIG_LIST_CACHE_DEFAULT 1

@@ -45,7 +45,9 @@ struct keyshare_area {
 	uint64_t fetches;      /* attempts so far */
 	uint64_t miss_req;     /* workers: incremented for each unknown kid they ask about */
 	uint64_t miss_done;    /* fetcher: the miss_req its last answer covered */
-	int64_t miss_next_ms;  /* fetcher: CLOCK_MONOTONIC ms before which it refetches no kid miss */
+	int64_t miss_next_ms;  /* CLOCK_MONOTONIC ms before which no kid miss is asked: claimed by
+				* the asking worker (compare and swap), so one per 30 s at most */
+	uint64_t source;       /* fetcher: a hash of the URL the published text came from */
 	char text[KEYSHARE_TEXT_MAX];
 };
 

@@ -31,8 +31,27 @@ static err_t config_fail(const char **why, const char *text)
 }
 
 /* Key material in production: a real key, never the public one. */
+/* http:// to this machine only (a local stand-in): anything else would fetch the keys that
+ * decide who anyone is in plain text, for whoever is on the path to rewrite. */
+static int config_url_loopback(const char *url)
+{
+	static const char *const hosts[] = {"http://127.0.0.1", "http://localhost", "http://[::1]"};
+
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		size_t n = strlen(hosts[i]);
+
+		if (strncmp(url, hosts[i], n) == 0 && (url[n] == '\0' || url[n] == ':' || url[n] == '/'))
+			return 1;
+	}
+	return 0;
+}
+
 static err_t config_check_production(const struct config *cfg, const char **why)
 {
+	if (cfg->supabase_url != NULL && strncmp(cfg->supabase_url, "https://", 8) != 0 &&
+	    !config_url_loopback(cfg->supabase_url))
+		return config_fail(why, "VEHICLE_ENV=production needs an https:// SUPABASE_URL (http:// "
+					"only to 127.0.0.1, localhost or [::1])");
 	if (cfg->jwt_secret == NULL && cfg->jwks == NULL && cfg->supabase_url == NULL)
 		return config_fail(why, "VEHICLE_ENV=production needs SUPABASE_URL, SUPABASE_JWT_SECRET "
 					"or SUPABASE_JWKS");
@@ -107,6 +126,8 @@ static err_t config_fleet(struct config *c, const char *(*get)(const char *name)
 	if (c->supabase_url != NULL && strncmp(c->supabase_url, "https://", 8) != 0 &&
 	    strncmp(c->supabase_url, "http://", 7) != 0)
 		return config_fail(why, "SUPABASE_URL must start with https:// (or http://)");
+	if (c->supabase_url != NULL && strlen(c->supabase_url) > CONFIG_SUPABASE_URL_MAX)
+		return config_fail(why, "SUPABASE_URL is longer than 1024 bytes");
 	if (refresh != NULL && valid_parse_int(refresh, 1, CONFIG_JWKS_REFRESH_MAX, &s) != 0)
 		return config_fail(why, "JWKS_REFRESH_S must be a whole number of seconds from 1 to 86400");
 	c->jwks_refresh_s = (int)s;

@@ -197,13 +197,24 @@ static int jwks_fetch_once(CURL *h, const char *url, const char *reason, struct 
 
 /* The set published before this fetcher started (an earlier fetcher's): the baseline that
  * changes are logged against, so a restart neither logs nor publishes the same keys again. */
-static void jwks_fetch_baseline(struct keyshare_area *a, struct jwks_set *last)
+static void jwks_fetch_baseline(struct keyshare_area *a, struct jwks_set *last, const char *url)
 {
 	char *text = NULL;
 	size_t len = 0;
-	uint64_t gen = 0;
+	uint64_t gen = 0, source = 1469598103934665603ULL; /* FNV-1a of the URL */
 	const char *why = NULL;
 
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+		source = (source ^ *p) * 1099511628211ULL;
+	if (__atomic_exchange_n(&a->source, source, __ATOMIC_ACQ_REL) != source &&
+	    keyshare_gen(a) != 0) {
+		/* A SIGHUP to another project: its keys must not outlive the change, so the set is
+		 * emptied (workers drop the fetched keys) until this URL answers. */
+		log_warn(&jwks_fetch_log, "SUPABASE_URL changed: the keys fetched from the previous "
+			 "one are dropped");
+		keyshare_publish(a, "", 0, 0);
+		return;
+	}
 	if (keyshare_read(a, &text, &len, &gen) == ERR_OK && jwks_parse(last, text, len, &why) != ERR_OK)
 		jwks_set_free(last);
 	free(text);
@@ -228,12 +239,7 @@ static void jwks_fetch_turn(struct jwks_fetch_state *s)
 	int ok;
 
 	if (keyshare_miss_pending(s->a, &req)) {
-		if (now < __atomic_load_n(&s->a->miss_next_ms, __ATOMIC_RELAXED)) {
-			keyshare_miss_answer(s->a, req, 0); /* not now: the worker refuses at once */
-			return;
-		}
-		/* Closed before the fetch, so workers stop asking while it runs. */
-		__atomic_store_n(&s->a->miss_next_ms, now + KEYSHARE_MISS_INTERVAL_MS, __ATOMIC_RELAXED);
+		/* The asking worker claimed the 30 s window (keyshare_reader_miss): fetch now. */
 		jwks_fetch_once(s->h, s->url, "kid-miss", s->a, &s->last, &s->buf);
 		keyshare_miss_answer(s->a, req, 0);
 		return;
@@ -278,7 +284,7 @@ static void jwks_fetch_run(const struct config *cfg, struct keyshare_area *a)
 		log_error(&jwks_fetch_log, "cannot set up libcurl");
 		_exit(1);
 	}
-	jwks_fetch_baseline(a, &s.last);
+	jwks_fetch_baseline(a, &s.last, s.url);
 	log_info(&jwks_fetch_log, "key fetcher: %s every %d s (%zu keys already shared)", s.url,
 		 (int)(s.refresh_ms / 1000), s.last.count);
 	for (;;) {

@@ -141,6 +141,13 @@ int keyshare_reader_sync(struct keyshare_reader *r)
 		return 0;
 	if (keyshare_read(r->area, &text, &len, &gen) != ERR_OK)
 		return 0; /* keeps its set; tries again next time */
+	if (len == 0) {
+		/* Emptied on purpose (SUPABASE_URL changed, src/jwks_fetch.c): no fetched key. */
+		free(text);
+		jwks_set_free(&r->set);
+		r->gen = gen;
+		return 1;
+	}
 	/* The fetcher validated the text; a worker of another build may parse it differently:
 	 * then it keeps its keys, and records the generation so it does not try each time. */
 	if (jwks_parse(&fresh, text, len, &why) != ERR_OK || fresh.count == 0) {
@@ -160,14 +167,20 @@ int keyshare_reader_miss(struct keyshare_reader *r)
 {
 	struct keyshare_area *a = r->area;
 	const struct timespec step = {0, 10 * 1000 * 1000};
-	int64_t start = keyshare_now_ms();
+	int64_t start = keyshare_now_ms(), next;
 	uint64_t ticket;
 
-	if (a == NULL || start < __atomic_load_n(&a->miss_next_ms, __ATOMIC_RELAXED))
-		return 0; /* refused at once: a refetch ran less than 30 s ago */
+	if (a == NULL)
+		return 0;
+	/* The worker claims the window itself (compare and swap): however busy, slow or dead
+	 * the fetcher is, one request per KEYSHARE_MISS_INTERVAL_MS per instance waits, and
+	 * every other unknown kid is refused at once. */
+	next = __atomic_load_n(&a->miss_next_ms, __ATOMIC_ACQUIRE);
+	if (start < next ||
+	    !__atomic_compare_exchange_n(&a->miss_next_ms, &next, start + KEYSHARE_MISS_INTERVAL_MS, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return 0;
 	ticket = __atomic_add_fetch(&a->miss_req, 1, __ATOMIC_ACQ_REL);
-	/* Only this path sleeps, and only once per KEYSHARE_MISS_INTERVAL_MS per instance
-	 * (after that the fetcher's miss_next_ms refuses at once). */
 	while (keyshare_now_ms() - start < KEYSHARE_MISS_WAIT_MS) {
 		if (keyshare_gen(a) != r->gen ||
 		    (int64_t)(__atomic_load_n(&a->miss_done, __ATOMIC_ACQUIRE) - ticket) >= 0)

@@ -205,7 +205,8 @@ stack_user() {
 # (root's natural place, /root, is mode 0700) is out of its reach: then the
 # state lives in $SVC_STATE_ROOT/<hash> (default /var/lib/vehicle-dev; the hash
 # is of the checkout's var/ path), with the checkout's var/ a symlink to it, and
-# the worker runs from a copy of the binary in $VAR_DIR/bin. Everything else the
+# the worker runs from a copy of the binary in $SVC_STATE_ROOT/bin-<hash> (root's:
+# root runs it too, so the service user must not own it). Everything else the
 # stack reads (SQL, the nginx template, migrations) is read by root. A reachable
 # checkout, and any run that is not root, is left exactly as it was.
 
@@ -224,6 +225,16 @@ stack_hash() { printf '%s' "$1" | sha256sum | cut -c1-12; }
 # function of the path: scripts/dev-token finds it the same way).
 stack_state_for() {
 	printf '%s/%s\n' "${SVC_STATE_ROOT:-/var/lib/vehicle-dev}" "$(stack_hash "$(realpath -m -- "$1")")"
+}
+
+# stack_note_checkout DIR PATH: DIR/.checkout names the checkout a state directory
+# belongs to. DIR is the service user's: root never writes through a name it could
+# have planted (a symlink to /etc/shadow), so the old file goes and the new one is
+# made with O_EXCL (noclobber), which refuses anything in its way.
+stack_note_checkout() {
+	rm -f -- "$1/.checkout"
+	( set -o noclobber && printf '%s\n' "$2" >"$1/.checkout" ) 2>/dev/null ||
+		stack_warn "could not write $1/.checkout"
 }
 
 # Sets VAR_DIR to a directory $SVC_USER reaches; STACK_VAR_GIVEN keeps the path
@@ -251,14 +262,14 @@ stack_relocate() {
 		mkdir -p "$base"
 		ln -s "$base" "$ROOT/var" 2>/dev/null || [ "$(readlink "$ROOT/var")" = "$base" ] ||
 			stack_die "cannot make $ROOT/var a symlink to $base"
-		printf '%s\n' "$ROOT" >"$base/.checkout"
+		stack_note_checkout "$base" "$ROOT"
 		VAR_DIR=$base${real#"$top"}
 		stack_log "$SVC_USER cannot enter $ROOT (a private parent directory): var/ is a symlink to $base"
 		return 0
 	fi
 	base=$(stack_state_for "$real")
 	mkdir -p "$base"
-	printf '%s\n' "$real" >"$base/.checkout"
+	stack_note_checkout "$base" "$real"
 	if [ ! -e "$real" ] && [ ! -L "$real" ]; then
 		mkdir -p "$(dirname "$real")"
 		ln -s "$base" "$real" 2>/dev/null || [ "$(readlink "$real")" = "$base" ] ||
@@ -285,8 +296,11 @@ stack_svc_paths() {
 		done
 	fi
 	if [ -x "$WORKER_BIN" ] && ! stack_svc_reaches "$WORKER_BIN"; then
+		# Root runs this binary too (--check-config): its copy lives in a directory of
+		# root's (0755, beside the state directories), never under VAR_DIR, which is the
+		# service user's and where it could swap the file.
 		STACK_WORKER_SRC=$WORKER_BIN
-		WORKER_BIN=$VAR_DIR/bin/vehicle-worker
+		WORKER_BIN=${SVC_STATE_ROOT:-/var/lib/vehicle-dev}/bin-$(stack_hash "$(realpath -m -- "$STACK_WORKER_SRC")")/vehicle-worker
 	fi
 	stack_svc_bin
 }
@@ -298,6 +312,9 @@ stack_svc_bin() {
 	[ -n "${STACK_WORKER_SRC:-}" ] && [ -x "$STACK_WORKER_SRC" ] || return 0
 	cmp -s "$STACK_WORKER_SRC" "$WORKER_BIN" && return 0
 	mkdir -p "$(dirname "$WORKER_BIN")"
+	chown root: "$(dirname "$WORKER_BIN")" 2>/dev/null || true
+	chmod 0755 "$(dirname "$WORKER_BIN")"
+	rm -f -- "$WORKER_BIN.tmp"
 	cp -- "$STACK_WORKER_SRC" "$WORKER_BIN.tmp"
 	chmod 0755 "$WORKER_BIN.tmp"
 	mv -f -- "$WORKER_BIN.tmp" "$WORKER_BIN"
@@ -305,12 +322,18 @@ stack_svc_bin() {
 
 # Directories the service user writes to.
 stack_dirs() {
+	local d
 	mkdir -p "$RUN_DIR" "$LOG_DIR" "$NGINX_DIR"/tmp/{body,fastcgi,proxy,scgi,uwsgi}
+	# They belong to the service user once made: root changes them only when none is a
+	# symlink it could have planted (chmod and chown would follow it, e.g. to /etc).
+	for d in "$RUN_DIR" "$LOG_DIR" "$NGINX_DIR" "$NGINX_DIR"/tmp "$NGINX_DIR"/tmp/*; do
+		[ ! -L "$d" ] || stack_die "$d is a symlink; remove it (the stack makes its own directories)"
+	done
 	# The run dir holds the trust-auth postgres socket and the FastCGI socket:
 	# nobody but the service user (and root) goes in.
 	chmod 0700 "$RUN_DIR"
 	if [ "$(id -u)" -eq 0 ]; then
-		chown "$SVC_USER:" "$VAR_DIR" "$RUN_DIR" "$LOG_DIR" "$NGINX_DIR" \
+		chown -h "$SVC_USER:" "$VAR_DIR" "$RUN_DIR" "$LOG_DIR" "$NGINX_DIR" \
 			"$NGINX_DIR"/tmp "$NGINX_DIR"/tmp/*
 		# (stack_relocate made VAR_DIR reachable; this catches what it cannot
 		# know, e.g. a VAR_DIR given on a file system mounted noexec for others.)

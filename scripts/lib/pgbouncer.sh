@@ -49,7 +49,11 @@ stack_pgbouncer_config() {
 # servers, so in normal running no request waits for one. server_login_retry short: the
 # pool comes back within a second of the cluster.
 stack_pgbouncer_write_config() {
-	mkdir -p "$POOL_DIR"
+	# Made afresh by whoever runs this (root, usually), never chowned to the service
+	# user: root writes into it, and must not write through names that user planted.
+	# pgbouncer only reads it (its pid and log files are in RUN_DIR and LOG_DIR).
+	rm -rf -- "$POOL_DIR"
+	mkdir -m 0755 -- "$POOL_DIR" || stack_die "cannot make $POOL_DIR"
 	printf '"postgres" ""\n' >"$POOL_DIR/userlist.txt"
 	cat >"$POOL_DIR/pgbouncer.ini" <<EOF
 ; written by scripts/lib/pgbouncer.sh: do not edit (rewritten at every start)
@@ -80,7 +84,6 @@ log_connections = 0
 log_disconnections = 0
 EOF
 	chmod 0644 "$POOL_DIR/pgbouncer.ini" "$POOL_DIR/userlist.txt"
-	if [ "$(id -u)" -eq 0 ]; then chown -R "$SVC_USER:" "$POOL_DIR"; fi
 }
 
 # Waits (10 s at most) until a statement goes through it to the cluster.

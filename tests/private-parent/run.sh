@@ -120,6 +120,8 @@ cleanup() {
 		# (only a directory this run made: the hash of this copy's var/)
 		[ -z "$state" ] || [[ $state != /var/lib/vehicle-dev/* && $state != "${SVC_STATE_ROOT:-/nonexistent}"/* ]] ||
 			rm -rf "$state"
+		[ -z "${worker_bin_dir:-}" ] || [[ $worker_bin_dir != /var/lib/vehicle-dev/bin-* ]] ||
+			rm -rf "$worker_bin_dir"
 	fi
 	exit "$rc"
 }
@@ -170,9 +172,19 @@ log "serving after $(((t_health - t0) / 1000)) s (build included: $(grep -c '^  
 [ -L "$dest/var" ] || die "$dest/var is not a symlink to the state directory"
 state=$(readlink "$dest/var")
 log "state in $state (owner $(stat -c %U "$state"))"
-[ -x "$state/bin/vehicle-worker" ] || die "no copy of the worker in $state/bin"
 master=$(cat "$state/run/workers.pid")
 [ "$(stat -c %U "/proc/$master")" = vehicle ] || die "the worker master does not run as vehicle"
+# The workers run from a copy of the binary in a directory of root's beside the state
+# directory (root runs it too: the service user must not be able to swap it).
+worker_exe=$(readlink "/proc/$master/exe")
+worker_bin_dir=$(dirname "$worker_exe")
+case $worker_bin_dir in
+"$(dirname "$state")"/bin-*) ;;
+*) die "the workers run from $worker_exe, not from a copy beside $state" ;;
+esac
+[ "$(stat -c %U:%a "$worker_bin_dir")" = root:755 ] ||
+	die "$worker_bin_dir is $(stat -c %U:%a "$worker_bin_dir"), not root's 0755"
+[ ! -e "$state/bin" ] || die "a copy of the worker under the service user's $state/bin"
 
 # A token for a new local user, and a request with it.
 token=$(cd "$dest" && "${newcomer_env[@]}" scripts/dev-token newcomer@example.com)

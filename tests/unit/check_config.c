@@ -300,6 +300,85 @@ START_TEST(test_parse_workers_blanks)
 }
 END_TEST
 
+/* ---- the fleet's settings: DATABASE_POOL_MODE, SUPABASE_URL, JWKS_REFRESH_S, METRICS_SOCKET ---- */
+
+START_TEST(test_pool_mode)
+{
+	struct config cfg;
+
+	ck_loads(NO_ENV, &cfg);
+	ck_assert_int_eq(cfg.pool_transaction, 0);
+	ck_loads(ENV({"DATABASE_POOL_MODE", "session"}), &cfg);
+	ck_assert_int_eq(cfg.pool_transaction, 0);
+	ck_loads(ENV({"DATABASE_POOL_MODE", "transaction"}), &cfg);
+	ck_assert_int_eq(cfg.pool_transaction, 1);
+	ck_refused(ENV({"DATABASE_POOL_MODE", "Transaction"}), "DATABASE_POOL_MODE", NULL);
+	ck_refused(ENV({"DATABASE_POOL_MODE", "statement"}), "DATABASE_POOL_MODE", NULL);
+}
+END_TEST
+
+START_TEST(test_supabase_url)
+{
+	struct config cfg;
+	char long_url[CONFIG_SUPABASE_URL_MAX + 2];
+
+	ck_loads(ENV({"SUPABASE_URL", "https://abcd.supabase.co"}), &cfg);
+	ck_assert_str_eq(cfg.supabase_url, "https://abcd.supabase.co");
+	ck_assert_int_eq(cfg.jwks_refresh_s, CONFIG_JWKS_REFRESH_DEFAULT);
+	/* Alone it is a key source: no development secret is filled in beside it. */
+	ck_assert_ptr_null(cfg.jwt_secret);
+	ck_refused(ENV({"SUPABASE_URL", "ftp://abcd.supabase.co"}), "SUPABASE_URL", NULL);
+	ck_refused(ENV({"SUPABASE_URL", "abcd.supabase.co"}), "SUPABASE_URL", NULL);
+	/* The longest accepted, and one byte more. */
+	memset(long_url, 'a', sizeof(long_url));
+	memcpy(long_url, "https://", 8);
+	long_url[CONFIG_SUPABASE_URL_MAX] = '\0';
+	ck_loads(ENV({"SUPABASE_URL", long_url}), &cfg);
+	long_url[CONFIG_SUPABASE_URL_MAX] = 'a';
+	long_url[CONFIG_SUPABASE_URL_MAX + 1] = '\0';
+	ck_refused(ENV({"SUPABASE_URL", long_url}), "SUPABASE_URL", NULL);
+}
+END_TEST
+
+START_TEST(test_prod_supabase_url)
+{
+	struct config cfg;
+
+	/* Enough alone in production, over https. */
+	ck_loads(ENV({"VEHICLE_ENV", "production"}, {"SUPABASE_URL", "https://abcd.supabase.co"}), &cfg);
+	ck_assert_int_eq(cfg.production, 1);
+	/* Plain http only to this machine: elsewhere anyone on the path could swap the keys. */
+	ck_refused(ENV({"VEHICLE_ENV", "production"}, {"SUPABASE_URL", "http://abcd.supabase.co"}),
+		   "https://", NULL);
+	ck_refused(ENV({"VEHICLE_ENV", "production"}, {"SUPABASE_URL", "http://127.0.0.1.evil.example"}),
+		   "https://", NULL);
+	ck_refused(ENV({"VEHICLE_ENV", "production"}, {"SUPABASE_URL", "http://localhostx:80"}),
+		   "https://", NULL);
+	ck_loads(ENV({"VEHICLE_ENV", "production"}, {"SUPABASE_URL", "http://127.0.0.1:9999"}), &cfg);
+	ck_loads(ENV({"VEHICLE_ENV", "production"}, {"SUPABASE_URL", "http://localhost/x"}), &cfg);
+	ck_loads(ENV({"VEHICLE_ENV", "production"}, {"SUPABASE_URL", "http://[::1]:8080"}), &cfg);
+	/* Development takes http anywhere (a local stand-in under another name). */
+	ck_loads(ENV({"SUPABASE_URL", "http://jwks.test:8080"}), &cfg);
+}
+END_TEST
+
+START_TEST(test_jwks_refresh_and_metrics_socket)
+{
+	struct config cfg;
+
+	ck_loads(ENV({"JWKS_REFRESH_S", "1"}), &cfg);
+	ck_assert_int_eq(cfg.jwks_refresh_s, 1);
+	ck_loads(ENV({"JWKS_REFRESH_S", "86400"}), &cfg);
+	ck_assert_int_eq(cfg.jwks_refresh_s, 86400);
+	ck_refused(ENV({"JWKS_REFRESH_S", "0"}), "JWKS_REFRESH_S", NULL);
+	ck_refused(ENV({"JWKS_REFRESH_S", "86401"}), "JWKS_REFRESH_S", NULL);
+	ck_refused(ENV({"JWKS_REFRESH_S", "10s"}), "JWKS_REFRESH_S", NULL);
+	ck_loads(ENV({"METRICS_SOCKET", "/run/m.sock"}), &cfg);
+	ck_assert_str_eq(cfg.metrics_socket, "/run/m.sock");
+	ck_refused(ENV({"METRICS_SOCKET", "var/run/m.sock"}), "METRICS_SOCKET", NULL);
+}
+END_TEST
+
 Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -333,6 +412,10 @@ Suite *config_suite(void)
 	tcase_add_test(workers, test_workers_default_and_values);
 	tcase_add_test(workers, test_workers_refused);
 	tcase_add_test(workers, test_parse_workers_blanks);
+	tcase_add_test(workers, test_pool_mode);
+	tcase_add_test(workers, test_supabase_url);
+	tcase_add_test(workers, test_prod_supabase_url);
+	tcase_add_test(workers, test_jwks_refresh_and_metrics_socket);
 	suite_add_tcase(s, workers);
 	return s;
 }

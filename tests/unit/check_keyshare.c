@@ -122,6 +122,11 @@ START_TEST(test_reader_follows_generation)
 	ck_assert_int_eq(keyshare_reader_sync(&r), 0);
 	ck_assert_uint_eq(r.set.count, 1);
 	ck_assert_uint_eq(r.gen, keyshare_gen(a));
+	/* Emptied on purpose (SUPABASE_URL changed): the fetched keys go. */
+	keyshare_publish(a, "", 0, 0);
+	ck_assert_int_eq(keyshare_reader_sync(&r), 1);
+	ck_assert_uint_eq(r.set.count, 0);
+	ck_assert_uint_eq(r.gen, keyshare_gen(a));
 	keyshare_reader_free(&r);
 	free(one);
 }
@@ -202,7 +207,15 @@ START_TEST(test_kid_miss_wait_is_bounded)
 	ck_assert_int_ge(keyshare_now_ms() - t0, KEYSHARE_MISS_WAIT_MS - 20);
 	ck_assert_int_lt(keyshare_now_ms() - t0, KEYSHARE_MISS_WAIT_MS + 500);
 	ck_assert_uint_eq(a->miss_req, 1);
+	/* That ask claimed the window, whatever the fetcher does: the next one within
+	 * KEYSHARE_MISS_INTERVAL_MS is refused at once and asks nothing. */
+	t0 = keyshare_now_ms();
+	ck_assert_int_eq(keyshare_reader_miss(&r), 0);
+	ck_assert_int_lt(keyshare_now_ms() - t0, 50);
+	ck_assert_uint_eq(a->miss_req, 1);
+	ck_assert_int_ge(a->miss_next_ms, t0 + KEYSHARE_MISS_INTERVAL_MS - 2000);
 	/* A fetcher's answer ends the wait. */
+	a->miss_next_ms = 0;
 	keyshare_miss_answer(a, 2, 0);
 	ck_assert_int_eq(keyshare_reader_miss(&r), 1);
 	keyshare_reader_free(&r);
