@@ -1,7 +1,8 @@
 /*
  * The prefork master (`vehicle-worker --master`, what spawn-fcgi starts): it forks and execs
  * WORKERS workers on the listening socket it inherited on fd 0 and keeps that many running,
- * never giving up. It serves no request and holds no database connection.
+ * never giving up. It serves no API request and holds no database connection; it answers the
+ * metrics socket (src/metrics_http.c) and keeps the key fetcher running (include/jwks_fetch.h).
  *
  *   a worker that dies after it was ready    another starts at once
  *   a worker that dies before it was ready   the next start waits master_backoff_ms()

@@ -13,7 +13,8 @@
  *
  * The header rule is the worker's (src/auth.c, auth_bearer_parse): the scheme "Bearer" in
  * any case, exactly one space, a token68, nothing else. The signature is checked with the
- * worker's keys (SUPABASE_JWT_SECRET, SUPABASE_JWKS: ES256 and RS256 keys, chosen by the
+ * worker's keys (SUPABASE_JWT_SECRET, SUPABASE_JWKS, and the set the key fetcher got from
+ * SUPABASE_URL, which it writes to JWKS_FETCHED_FILE: ES256 and RS256 keys, chosen by the
  * token's alg and kid as src/jwks.c does), because an unchecked sub would let anyone who
  * knows a user's id throttle that user. The check decides only the bucket: the worker
  * checks everything again (claims, expiry, role) and decides access.
@@ -53,7 +54,7 @@ function hs256(data, sig) {
 }
 
 /* SUPABASE_JWKS is JSON text or the path of a file holding it, as for the worker. */
-function jwks() {
+function staticKeys() {
     let src = (process.env.SUPABASE_JWKS || '').trim();
     if (!src) {
         return [];
@@ -63,6 +64,26 @@ function jwks() {
     }
     const keys = JSON.parse(src).keys;
     return Array.isArray(keys) ? keys : [];
+}
+
+/* The fetched set (src/jwks_fetch.c writes it whole, by rename); none yet, or unreadable:
+ * no fetched key, so such tokens count per address until it is there. */
+function fetchedKeys() {
+    const path = process.env.JWKS_FETCHED_FILE || '';
+    if (!path) {
+        return [];
+    }
+    try {
+        const keys = JSON.parse(fs.readFileSync(path).toString()).keys;
+        return Array.isArray(keys) ? keys : [];
+    } catch (e) {
+        return [];
+    }
+}
+
+/* Static keys first: they win on a kid both have, as in the worker (src/auth.c). */
+function jwks() {
+    return staticKeys().concat(fetchedKeys());
 }
 
 /* The keys src/jwks.c keeps: for signatures, allowed to verify, of our curve and alg. */

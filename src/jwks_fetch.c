@@ -144,6 +144,29 @@ static void jwks_fetch_diff(const struct jwks_set *a, const struct jwks_set *b, 
 }
 
 /* A validated set: published when its keys differ from *last (which it then replaces). */
+/* The set for nginx's rate-limit bucket (nginx/ratelimit.js reads JWKS_FETCHED_FILE): written
+ * whole to a temporary name and renamed, so nginx reads the old set or the new one. */
+static void jwks_fetch_file(const char *text, size_t len)
+{
+	const char *path = getenv("JWKS_FETCHED_FILE");
+	char tmp[4096];
+	int fd, n;
+
+	if (path == NULL || *path == '\0')
+		return;
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		log_warn(&jwks_fetch_log, "JWKS_FETCHED_FILE is too long; nginx gets no fetched keys");
+		return;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len || close(fd) != 0 || rename(tmp, path) != 0) {
+		log_warn(&jwks_fetch_log, "cannot write %s for nginx: %s", path, strerror(errno));
+		if (fd >= 0)
+			unlink(tmp);
+	}
+}
+
 static void jwks_fetch_offer(struct keyshare_area *a, struct jwks_set *last, struct jwks_set *fresh,
 			     const char *text, size_t len)
 {
@@ -161,6 +184,7 @@ static void jwks_fetch_offer(struct keyshare_area *a, struct jwks_set *last, str
 	sigprocmask(SIG_BLOCK, &all, &old);
 	keyshare_publish(a, text, len, (unsigned)fresh->count);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	jwks_fetch_file(text, len);
 	log_info(&jwks_fetch_log, "key set changed:%s (%zu keys, generation %llu)", diff,
 		 fresh->count, (unsigned long long)keyshare_gen(a));
 	jwks_set_free(last);
@@ -213,6 +237,7 @@ static void jwks_fetch_baseline(struct keyshare_area *a, struct jwks_set *last, 
 		log_warn(&jwks_fetch_log, "SUPABASE_URL changed: the keys fetched from the previous "
 			 "one are dropped");
 		keyshare_publish(a, "", 0, 0);
+		jwks_fetch_file("{\"keys\":[]}", 11);
 		return;
 	}
 	if (keyshare_read(a, &text, &len, &gen) == ERR_OK && jwks_parse(last, text, len, &why) != ERR_OK)

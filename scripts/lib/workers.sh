@@ -27,6 +27,10 @@ stack_metrics_socket() {
 	if [[ $METRICS_SOCKET =~ [[:space:]\;{}\"\':] ]] || [ ${#METRICS_SOCKET} -gt 100 ]; then
 		stack_die "METRICS_SOCKET '$METRICS_SOCKET' must be a path of at most 100 bytes without spaces, quotes, ';', ':' or braces"
 	fi
+	# The key fetcher (SUPABASE_URL) also writes the set it shares with the workers here,
+	# for nginx's rate-limit bucket (nginx/ratelimit.js): exported for both.
+	JWKS_FETCHED_FILE=$(stack_abs "${JWKS_FETCHED_FILE:-$RUN_DIR/jwks-fetched.json}")
+	export JWKS_FETCHED_FILE
 }
 
 # Prints the worker count: WORKERS_FILE's number when that file exists, else

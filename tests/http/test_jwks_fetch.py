@@ -144,6 +144,21 @@ def base_key():
 
 # ---- the stack's fetcher -------------------------------------------------------------------
 
+def test_fetched_key_gets_the_users_rate_limit_bucket(base_key, user):
+    # nginx picks the bucket (nginx/ratelimit.js) with the keys it can check: a token it
+    # cannot verify counts per address (RATE_ANON's burst, 20 by default), one it can
+    # per user (RATE_READ's burst, far larger here). So a burst of reads past the anonymous
+    # burst, from one address, with a token of a fetched-only key, must see no 429.
+    anon_burst = int(os.environ.get("RATE_BURST_ANON", "20"))
+    c = Api(base_key.token(user.id), retry_429=False)
+    try:
+        got = [c.get("/api/bikes").status_code for _ in range(anon_burst + 15)]
+    finally:
+        c.close()
+    assert 429 not in got, f"a fetched key's token was limited as anonymous: {got}"
+    assert set(got) == {200}, got
+
+
 def test_unknown_kid_refetches_at_once(base_key, user):
     wait_miss_window()
     new = Key("miss")
