@@ -23,6 +23,8 @@ struct config {
 	const char *supabase_url; /* SUPABASE_URL: fetch $SUPABASE_URL/auth/v1/.well-known/jwks.json */
 	int jwks_refresh_s;      /* JWKS_REFRESH_S, CONFIG_JWKS_REFRESH_DEFAULT */
 	const char *metrics_socket; /* METRICS_SOCKET: the master's metrics socket path, or NULL */
+	const char *jwks_fetched_file; /* JWKS_FETCHED_FILE: where the fetcher writes the set for
+					* nginx's rate-limit bucket, or NULL */
 };
 
 /* JWKS_REFRESH_S: how often the fetcher asks SUPABASE_URL for the key set. */

@@ -62,9 +62,8 @@ void keyshare_publish(struct keyshare_area *a, const char *text, size_t len, uns
 void keyshare_set_status(struct keyshare_area *a, enum keyshare_status st, long http_status);
 /* 1 and *req when a worker asked about an unknown kid since the last answer. */
 int keyshare_miss_pending(struct keyshare_area *a, uint64_t *req);
-/* Answers every ask up to req; next_ms: the earliest time of the next kid-miss refetch
- * (0 leaves it as it is). */
-void keyshare_miss_answer(struct keyshare_area *a, uint64_t req, int64_t next_ms);
+/* Answers every ask up to req (the asking worker claimed the window itself). */
+void keyshare_miss_answer(struct keyshare_area *a, uint64_t req);
 
 /* ---- readers ---- */
 uint64_t keyshare_gen(const struct keyshare_area *a);

@@ -131,6 +131,7 @@ static err_t config_fleet(struct config *c, const char *(*get)(const char *name)
 	if (refresh != NULL && valid_parse_int(refresh, 1, CONFIG_JWKS_REFRESH_MAX, &s) != 0)
 		return config_fail(why, "JWKS_REFRESH_S must be a whole number of seconds from 1 to 86400");
 	c->jwks_refresh_s = (int)s;
+	c->jwks_fetched_file = config_get(get, "JWKS_FETCHED_FILE");
 	c->metrics_socket = config_get(get, "METRICS_SOCKET");
 	if (c->metrics_socket != NULL && c->metrics_socket[0] != '/')
 		return config_fail(why, "METRICS_SOCKET must be an absolute path");

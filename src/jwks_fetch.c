@@ -66,7 +66,7 @@ static size_t jwks_fetch_write(char *ptr, size_t size, size_t n, void *user)
 static enum keyshare_status jwks_fetch_get(CURL *h, const char *url, const char *reason,
 					   struct jwks_fetch_buf *b, long *http)
 {
-	struct curl_slist *hdr = NULL;
+	struct curl_slist *hdr, *more;
 	char why_hdr[64];
 	CURLcode rc;
 	int n = snprintf(why_hdr, sizeof(why_hdr), "X-Fetch-Reason: %s", reason);
@@ -76,8 +76,14 @@ static enum keyshare_status jwks_fetch_get(CURL *h, const char *url, const char 
 	b->len = 0;
 	b->too_big = 0;
 	*http = 0;
-	hdr = curl_slist_append(hdr, "Accept: application/json");
-	hdr = curl_slist_append(hdr, why_hdr);
+	/* curl_slist_append answers NULL (the list untouched) when memory is short. */
+	if ((hdr = curl_slist_append(NULL, "Accept: application/json")) == NULL)
+		return KEYSHARE_CONNECT;
+	if ((more = curl_slist_append(hdr, why_hdr)) == NULL) {
+		curl_slist_free_all(hdr);
+		return KEYSHARE_CONNECT;
+	}
+	hdr = more;
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
@@ -143,16 +149,17 @@ static void jwks_fetch_diff(const struct jwks_set *a, const struct jwks_set *b, 
 	}
 }
 
-/* A validated set: published when its keys differ from *last (which it then replaces). */
 /* The set for nginx's rate-limit bucket (nginx/ratelimit.js reads JWKS_FETCHED_FILE): written
  * whole to a temporary name and renamed, so nginx reads the old set or the new one. */
+static const char *jwks_fetch_path; /* cfg->jwks_fetched_file, set once by jwks_fetch_run */
+
 static void jwks_fetch_file(const char *text, size_t len)
 {
-	const char *path = getenv("JWKS_FETCHED_FILE");
+	const char *path = jwks_fetch_path;
 	char tmp[4096];
-	int fd, n;
+	int fd, n, ok;
 
-	if (path == NULL || *path == '\0')
+	if (path == NULL)
 		return;
 	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (n < 0 || (size_t)n >= sizeof(tmp)) {
@@ -160,12 +167,19 @@ static void jwks_fetch_file(const char *text, size_t len)
 		return;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len || close(fd) != 0 || rename(tmp, path) != 0) {
+	if (fd < 0) {
+		log_warn(&jwks_fetch_log, "cannot write %s for nginx: %s", tmp, strerror(errno));
+		return;
+	}
+	ok = write(fd, text, len) == (ssize_t)len;
+	ok = close(fd) == 0 && ok; /* closed whatever write did */
+	if (!ok || rename(tmp, path) != 0) {
 		log_warn(&jwks_fetch_log, "cannot write %s for nginx: %s", path, strerror(errno));
-		if (fd >= 0)
-			unlink(tmp);
+		unlink(tmp);
 	}
 }
+
+/* A validated set: published when its keys differ from *last (which it then replaces). */
 
 static void jwks_fetch_offer(struct keyshare_area *a, struct jwks_set *last, struct jwks_set *fresh,
 			     const char *text, size_t len)
@@ -266,7 +280,7 @@ static void jwks_fetch_turn(struct jwks_fetch_state *s)
 	if (keyshare_miss_pending(s->a, &req)) {
 		/* The asking worker claimed the 30 s window (keyshare_reader_miss): fetch now. */
 		jwks_fetch_once(s->h, s->url, "kid-miss", s->a, &s->last, &s->buf);
-		keyshare_miss_answer(s->a, req, 0);
+		keyshare_miss_answer(s->a, req);
 		return;
 	}
 	if (now < s->next_ms)
@@ -298,6 +312,7 @@ static void jwks_fetch_run(const struct config *cfg, struct keyshare_area *a)
 	const struct timespec poll = {0, JWKS_FETCH_POLL_NS};
 	struct jwks_fetch_state s = {.a = a, .retry_ms = JWKS_FETCH_RETRY_MIN_MS};
 
+	jwks_fetch_path = cfg->jwks_fetched_file;
 	s.refresh_ms = (int64_t)(cfg->jwks_refresh_s > 0 ? cfg->jwks_refresh_s : CONFIG_JWKS_REFRESH_DEFAULT) * 1000;
 	if (jwks_fetch_url(s.url, sizeof(s.url), cfg->supabase_url) != 0) {
 		log_error(&jwks_fetch_log, "SUPABASE_URL is too long");

@@ -71,10 +71,8 @@ int keyshare_miss_pending(struct keyshare_area *a, uint64_t *req)
 	return *req != __atomic_load_n(&a->miss_done, __ATOMIC_RELAXED);
 }
 
-void keyshare_miss_answer(struct keyshare_area *a, uint64_t req, int64_t next_ms)
+void keyshare_miss_answer(struct keyshare_area *a, uint64_t req)
 {
-	if (next_ms)
-		__atomic_store_n(&a->miss_next_ms, next_ms, __ATOMIC_RELAXED);
 	__atomic_store_n(&a->miss_done, req, __ATOMIC_RELEASE);
 }
 

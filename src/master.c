@@ -556,6 +556,8 @@ int master_run(const struct config *cfg, const char *exe)
 	sfd = p != NULL ? master_signals(&x.child_mask) : -1;
 	if (sfd < 0 || shm_create(&x.shm, &x.shm_fd) != ERR_OK) {
 		log_error(&master_log, "cannot set up: %s", strerror(errno));
+		if (sfd >= 0)
+			close(sfd);
 		free(p);
 		return 1;
 	}

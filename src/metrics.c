@@ -58,20 +58,22 @@ uint64_t metrics_bucket_us(size_t i)
 	return i < METRICS_NBUCKETS - 1 ? metrics_bounds_us[i] : UINT64_MAX;
 }
 
+/* One more of an instance-wide counter of the area; none without a region. */
+#define METRICS_BUMP(field)                                                                  \
+	do {                                                                                 \
+		struct metrics_area *bump_a = metrics_area();                                \
+		if (bump_a)                                                                  \
+			M_ADD(&bump_a->field, 1);                                            \
+	} while (0)
+
 void metrics_db_error(void)
 {
-	struct metrics_area *a = metrics_area();
-
-	if (a)
-		M_ADD(&a->db_errors, 1);
+	METRICS_BUMP(db_errors);
 }
 
 void metrics_db_reconnect(void)
 {
-	struct metrics_area *a = metrics_area();
-
-	if (a)
-		M_ADD(&a->db_reconnects, 1);
+	METRICS_BUMP(db_reconnects);
 }
 
 void metrics_worker_attach(void)
@@ -120,10 +122,7 @@ void metrics_request_end(size_t route, int status, uint64_t us)
 
 void metrics_worker_started(void)
 {
-	struct metrics_area *a = metrics_area();
-
-	if (a)
-		M_ADD(&a->worker_starts, 1);
+	METRICS_BUMP(worker_starts);
 }
 
 void metrics_master_start(void)

@@ -216,7 +216,7 @@ START_TEST(test_kid_miss_wait_is_bounded)
 	ck_assert_int_ge(a->miss_next_ms, t0 + KEYSHARE_MISS_INTERVAL_MS - 2000);
 	/* A fetcher's answer ends the wait. */
 	a->miss_next_ms = 0;
-	keyshare_miss_answer(a, 2, 0);
+	keyshare_miss_answer(a, 2);
 	ck_assert_int_eq(keyshare_reader_miss(&r), 1);
 	keyshare_reader_free(&r);
 }
