@@ -12,5 +12,7 @@ err_t db_maint_create(struct db_sess *s, const char *bike, const char *part, con
 /* The records of a bike (bike_id = it, with or without a part) or of a part, newest first. */
 err_t db_maint_list(struct db_sess *s, enum entity of, const char *id, long limit, long offset,
 		    json_object **recs, long *total) WUR;
+/* Deletes a record whose bike or part is the caller's (404, 403 otherwise). */
+err_t db_maint_delete(struct db_sess *s, const char *id) WUR;
 
 #endif

@@ -9,16 +9,20 @@
 
 struct db_ride {
 	const char *bike;
-	const char *distance_km; /* numeric text, 3 decimals */
-	const char *logged_at;   /* RFC 3339 or NULL (now) */
-	const char *notes;       /* or NULL */
-	const char *key;         /* Idempotency-Key or NULL */
-	const char *request;     /* canonical request text, hashed to detect key reuse */
+	const char *fields;  /* the ride's fields as stored (ride_fields_check), JSON text */
+	const char *key;     /* Idempotency-Key or NULL */
+	const char *request; /* canonical request text, hashed to detect key reuse */
 };
 
-/* *out: {bike, log, affected_parts} in unit u; *replayed: answered from the Idempotency-Key. */
+/* *out: {bike, log, affected_parts} in unit u; *replayed: answered from the Idempotency-Key;
+ * *status: 201 for a new ride, 200 for one already logged under its (source, external_id). */
 err_t db_ride_log(struct db_sess *s, const struct db_ride *r, units_unit u, json_object **out,
-		  int *replayed) WUR;
+		  int *replayed, int *status) WUR;
+/* An edit of ride log_id on bike (fields: only those to change). *out as db_ride_log's. */
+err_t db_ride_update(struct db_sess *s, const char *bike, const char *log_id, const char *fields,
+		     units_unit u, json_object **out) WUR;
+/* rides: [{"index", "bike_id", "ride": fields}, ...]; *results: [{index, status, log?, error?}]. */
+err_t db_ride_batch(struct db_sess *s, const char *rides, units_unit u, json_object **results) WUR;
 err_t db_ride_delete(struct db_sess *s, const char *bike, const char *log_id) WUR;
 
 /* A page of a bike's rides, newest first. */

@@ -18,6 +18,11 @@
 #define RULES_COST_MAX 1e9
 #define RULES_THRESHOLD_KM_MAX 10000000 /* metadata.replacement_threshold_km and friends */
 #define RULES_IDEM_KEY_MAX 255     /* Idempotency-Key: 1..255 printable ASCII */
+#define RULES_MOVING_TIME_MAX 604800 /* a ride's moving_time_s: 0..one week */
+#define RULES_ELEVATION_M_MAX 100000 /* a ride's elevation_gain, metres after conversion */
+#define RULES_SOURCE_MAX 50        /* a ride's source: 1..50 characters */
+#define RULES_EXTERNAL_ID_MAX 255  /* a ride's external_id: 1..255 characters */
+#define RULES_BATCH_MAX 200        /* rides in one POST /api/rides/batch */
 
 /* A rule's number as text, for problem messages: RULES_TEXT(RULES_NAME_MAX) is "100". */
 #define RULES_TEXT_(x) #x
@@ -27,5 +32,6 @@
 extern const char *const rules_bike_types[];
 extern const char *const rules_part_types[];
 extern const char *const rules_maintenance_types[];
+extern const char *const rules_ride_types[];
 
 #endif

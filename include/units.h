@@ -20,6 +20,12 @@ double units_from_km(double km, units_unit u);
 double units_round3(double v);
 /* Format v with at most 3 decimals and no trailing zeros into buf; -1 if it does not fit. */
 int units_format(double v, char *buf, size_t len);
+/* Elevation: metres with km, feet with mi (1 ft = 0.3048 m exactly). */
+#define UNITS_FT_TO_M 0.3048
+/* Value given in unit u's elevation (m or ft) -> metres, rounded to 3 decimals (stored). */
+double units_elevation_to_m(double v, units_unit u);
+/* A JSON number for metres shown in unit u's elevation, to 1 decimal ("152.4", "500.0"). */
+json_object *units_elevation_json(double m, units_unit u);
 /* A JSON number for km shown in unit u, printed exactly as units_format prints it. */
 json_object *units_json(double km, units_unit u);
 

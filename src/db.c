@@ -28,7 +28,7 @@ struct db_conn {
 	int unnamed;  /* transaction pooling: no named statements (db_set_pool_transaction) */
 	int replan;   /* a schema change invalidated our prepared statements: prepare afresh */
 	int retry;    /* the last error is worth running the request again (it rolled back) */
-	char last_message[64];
+	char last_message[160]; /* our VS4xx messages: a sentence, a field name */
 	char last_detail[256];
 };
 

@@ -8,16 +8,34 @@
 #include "body.h"
 #include "db_json.h"
 
-/* Columns whose numbers are distances (stored in km, shown in the asked unit). */
-static int db_json_is_distance(const char *col)
+/* What a numeric column measures: a distance (stored in km, shown in the asked unit), an
+ * elevation (stored in m, shown in m or ft) or anything else. A nested name ("status.distance")
+ * is judged by its last part. */
+enum db_json_measure { DB_JSON_PLAIN, DB_JSON_DISTANCE, DB_JSON_ELEVATION };
+
+static enum db_json_measure db_json_measure(const char *col)
 {
 	static const char *const names[] = {
 		"total_kilometrage", "initial_kilometrage", "distance", "kilometrage_since_last_maintenance",
-		"replacement_threshold", "credited_distance", NULL};
+		"replacement_threshold", "credited_distance", "every_distance", NULL};
+	const char *dot = strrchr(col, '.');
+
+	if (dot)
+		col = dot + 1;
+	if (strcmp(col, "elevation_gain") == 0)
+		return DB_JSON_ELEVATION;
 	for (const char *const *n = names; *n; n++)
 		if (strcmp(col, *n) == 0)
-			return 1;
-	return 0;
+			return DB_JSON_DISTANCE;
+	return DB_JSON_PLAIN;
+}
+
+/* The JSON number of a stored value v (km or m) as the column's measure shows it in unit. */
+static json_object *db_json_measured(enum db_json_measure m, double v, units_unit unit)
+{
+	if (m == DB_JSON_ELEVATION)
+		return units_elevation_json(v, unit);
+	return units_json(v, m == DB_JSON_DISTANCE ? unit : UNITS_KM);
 }
 
 #define DB_OID_BOOL 16
@@ -218,12 +236,8 @@ json_object *db_json_row(const PGresult *res, int row, units_unit unit)
 		case DB_OID_NUMERIC:
 		case DB_OID_FLOAT4:
 		case DB_OID_FLOAT8:
-			if (db_json_is_distance(name)) {
-				j = units_json(strtod(v, NULL), unit);
-				has_distance = 1;
-			} else {
-				j = units_json(strtod(v, NULL), UNITS_KM);
-			}
+			j = db_json_measured(db_json_measure(name), strtod(v, NULL), unit);
+			has_distance |= db_json_measure(name) != DB_JSON_PLAIN;
 			break;
 		case DB_OID_JSON:
 		case DB_OID_JSONB:
@@ -263,10 +277,11 @@ void db_json_api(json_object *o, units_unit unit)
 		/* metadata is the user's own JSON: never rewritten. */
 		if (val == NULL || strcmp(key, "metadata") == 0)
 			continue;
-		if (db_json_is_distance(key) &&
+		if (db_json_measure(key) != DB_JSON_PLAIN &&
 		    (json_object_is_type(val, json_type_double) || json_object_is_type(val, json_type_int))) {
 			/* Replacing the value of the key being visited is safe in json-c. */
-			json_object_object_add(o, key, units_json(json_object_get_double(val), unit));
+			json_object_object_add(o, key, db_json_measured(db_json_measure(key),
+									json_object_get_double(val), unit));
 			has_distance = 1;
 		} else if (klen > 3 && strcmp(key + klen - 3, "_at") == 0 &&
 			   json_object_is_type(val, json_type_string)) {

@@ -4,6 +4,7 @@
 
 static struct db_stmt st_create = {"maint_create",
 	"SELECT vehicles.maintenance_create($1, $2, $3, $4::jsonb)", 4, 0};
+static struct db_stmt st_delete = {"maint_delete", "SELECT vehicles.maintenance_delete($1)", 1, 0};
 static struct db_stmt st_one = {"maint_one",
 	"SELECT " DB_MAINT_COLS " FROM vehicles.maintenance_record m WHERE m.id = $1", 1, 0};
 
@@ -41,4 +42,11 @@ err_t db_maint_list(struct db_sess *s, enum entity of, const char *id, long limi
 	if (db_page_init(&pg, limit, offset) != 0)
 		return ERR_INTERNAL;
 	return db_list(s, q, 2, 0, 1, UNITS_KM, recs, total);
+}
+
+err_t db_maint_delete(struct db_sess *s, const char *id)
+{
+	struct db_query q[1] = {{&st_delete, {id}}};
+
+	return db_exec(s, q, 1);
 }

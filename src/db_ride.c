@@ -5,8 +5,9 @@
 #include "db_json.h"
 #include "db_ride.h"
 
-static struct db_stmt st_log = {"ride_log",
-	"SELECT vehicles.ride_log($1, $2, $3::numeric, $4::timestamptz, $5, $6, $7)", 7, 0};
+static struct db_stmt st_log = {"ride_log", "SELECT vehicles.ride_log($1, $2, $3::jsonb, $4, $5)", 5, 0};
+static struct db_stmt st_update = {"ride_update", "SELECT vehicles.ride_update($1, $2, $3::jsonb)", 3, 0};
+static struct db_stmt st_batch = {"ride_batch", "SELECT vehicles.ride_batch($1::jsonb)", 1, 0};
 static struct db_stmt st_delete = {"ride_delete", "SELECT vehicles.ride_delete($1, $2)", 2, 0};
 /* The history's total: the bike's stored ride count, kept by the ride functions
  * (011_ride_count.sql), so a page costs the same whatever the length of the history. */
@@ -18,6 +19,7 @@ static struct db_stmt st_total = {"ride_total",
  * would read every newer ride. The keyset column is the cursor (include/cursor.h). */
 #define DB_RIDE_COLS \
 	"SELECT l.id, l.created_at, l.bike_id, l.user_id, l.distance, l.logged_at, l.notes," \
+	" l.moving_time_s, l.elevation_gain, l.ride_type, l.source, l.external_id," \
 	" (extract(epoch FROM l.logged_at) * 1000000)::bigint AS _cursor" \
 	" FROM vehicles.kilometrage_log l WHERE l.bike_id = $1"
 #define DB_RIDE_ORDER " ORDER BY l.logged_at DESC, l.id DESC LIMIT "
@@ -29,29 +31,56 @@ static struct db_stmt st_after = {"ride_page_after",
 	DB_RIDE_ORDER "$4", 4, 0};
 
 err_t db_ride_log(struct db_sess *s, const struct db_ride *r, units_unit u, json_object **out,
-		  int *replayed)
+		  int *replayed, int *status)
 {
 	char id[37];
-	struct db_query q[1] = {{&st_log, {id, r->bike, r->distance_km, r->logged_at, r->notes,
-					   r->key, r->request}}};
+	struct db_query q[1] = {{&st_log, {id, r->bike, r->fields, r->key, r->request}}};
 	json_object *res = NULL, *body, *flag;
 	err_t rc;
 
 	*out = NULL;
 	*replayed = 0;
+	*status = 201;
 	if (db_uuid4(id) != 0)
 		return ERR_INTERNAL;
-	/* {"replayed": bool, "body": {bike, log, affected_parts}}, distances in km */
+	/* {"replayed": bool, "status": 201|200, "body": {bike, log, affected_parts}}, in km */
 	if ((rc = db_doc(s, q, 1, u, &res)) != ERR_OK)
 		return rc;
 	rc = ERR_INTERNAL;
 	if (json_object_object_get_ex(res, "body", &body) && json_object_is_type(body, json_type_object)) {
 		*replayed = json_object_object_get_ex(res, "replayed", &flag) && json_object_get_boolean(flag);
+		if (json_object_object_get_ex(res, "status", &flag) && json_object_get_int(flag) == 200)
+			*status = 200;
 		*out = json_object_get(body);
 		rc = ERR_OK;
 	}
 	json_object_put(res);
 	return rc;
+}
+
+err_t db_ride_update(struct db_sess *s, const char *bike, const char *log_id, const char *fields,
+		     units_unit u, json_object **out)
+{
+	struct db_query q[1] = {{&st_update, {bike, log_id, fields}}};
+
+	*out = NULL;
+	return db_doc(s, q, 1, u, out);
+}
+
+err_t db_ride_batch(struct db_sess *s, const char *rides, units_unit u, json_object **results)
+{
+	struct db_query q[1] = {{&st_batch, {rides}}};
+	err_t rc;
+
+	*results = NULL;
+	if ((rc = db_doc(s, q, 1, u, results)) != ERR_OK)
+		return rc;
+	if (!json_object_is_type(*results, json_type_array)) {
+		json_object_put(*results);
+		*results = NULL;
+		return ERR_INTERNAL;
+	}
+	return ERR_OK;
 }
 
 err_t db_ride_delete(struct db_sess *s, const char *bike, const char *log_id)

@@ -13,7 +13,7 @@
 static const char *const gear_allowed[] = {"name", "type", "brand", "model", "purchase_date",
 	"initial_kilometrage", "initial_mileage", "unit", "metadata", NULL};
 static const char *const gear_readonly[] = {"id", "user_id", "created_at", "updated_at",
-	"total_kilometrage", "is_active", "current_bike_id", NULL};
+	"total_kilometrage", "total_moving_time_s", "is_active", "current_bike_id", NULL};
 
 /* Known metadata keys carry kilometres: a number >= 0 (or null in a patch, to remove it). */
 static void gear_check_metadata(struct valid *v, json_object *meta)

@@ -9,7 +9,7 @@
 #include "rules.h"
 
 struct maintenance_input {
-	const char *type, *desc, *at, *other_id;
+	const char *type, *desc, *at, *other_id, *interval_id;
 	double cost;
 	enum valid_result r_cost;
 	json_object *meta; /* borrowed from the body */
@@ -19,7 +19,7 @@ static void maintenance_validate(struct ctx *c, struct valid *v, json_object *bo
 				 const char *other, struct maintenance_input *in)
 {
 	const char *const allowed[] = {"maintenance_type", "description", "performed_at", "cost",
-				       "metadata", other, NULL};
+				       "metadata", "interval_id", other, NULL};
 	static const char *const readonly[] = {"id", "user_id", "created_at", "updated_at", NULL};
 	double epoch;
 
@@ -33,6 +33,12 @@ static void maintenance_validate(struct ctx *c, struct valid *v, json_object *bo
 	if (valid_string(v, body, other, 0, 100, VALID_NULLABLE, &in->other_id) == VALID_SET &&
 	    !valid_is_uuid(in->other_id))
 		valid_add(v, other, "must be a UUID");
+	/* Whether it is an interval of this bike or part is the SQL's to say (400 too). */
+	if (valid_string(v, body, "interval_id", 0, 100, VALID_NULLABLE, &in->interval_id) == VALID_SET &&
+	    !valid_is_uuid(in->interval_id)) {
+		valid_add(v, "interval_id", "must be a UUID");
+		in->interval_id = NULL;
+	}
 }
 
 /* The validated fields as one JSON object for the SQL function. */
@@ -50,6 +56,8 @@ static json_object *maintenance_fields(const struct maintenance_input *in)
 		json_object_object_add(f, "cost", json_object_new_double(in->cost));
 	if (in->meta)
 		json_object_object_add(f, "metadata", json_object_get(in->meta));
+	if (in->interval_id)
+		json_object_object_add(f, "interval_id", json_object_new_string(in->interval_id));
 	return f;
 }
 
@@ -101,4 +109,12 @@ err_t maintenance_list(struct ctx *c)
 	if (rc == ERR_OK)
 		c->total_count = total;
 	return rc;
+}
+
+err_t maintenance_delete(struct ctx *c)
+{
+	const char *id = req_param(c, "id");
+	err_t rc = db_maint_delete(&c->db, id);
+
+	return rc == ERR_OK ? req_deleted(c, id) : rc;
 }

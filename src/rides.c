@@ -6,58 +6,53 @@
 #include "gear.h"
 #include "idem.h"
 #include "req.h"
+#include "ride_fields.h"
 #include "rides.h"
 #include "rules.h"
 
-#define RIDES_DISTANCE_PROBLEM \
-	"must be a number greater than 0 and at most " RULES_TEXT(RULES_DISTANCE_KM_MAX) " km"
-
-/* distance (> 0 and at most the limit, in km after conversion), logged_at, notes. */
-static void rides_validate(struct ctx *c, struct valid *v, json_object *body, struct db_ride *r,
-			   units_unit *u, char *km_text, size_t km_len)
+/* The body of a new ride or an edit: its unit, then its fields (include/ride_fields.h). */
+static json_object *rides_fields(struct ctx *c, struct valid *v, json_object *body,
+				 enum ride_fields_mode mode, units_unit *u)
 {
-	static const char *const allowed[] = {"distance", "unit", "logged_at", "notes", NULL};
-	double distance = 0, epoch, km;
-
-	valid_fields(v, body, allowed, NULL);
 	(void)valid_unit(v, body, "unit", u);
-	if (valid_number_in(v, body, "distance", 0,
-			    *u == UNITS_MI ? RULES_DISTANCE_KM_MAX / UNITS_MI_TO_KM : RULES_DISTANCE_KM_MAX, 1,
-			    VALID_REQUIRED, &distance, RIDES_DISTANCE_PROBLEM) == VALID_SET) {
-		/* 0.0004 km rounds to 0 metres: nothing to log. */
-		km = units_to_km(distance, *u);
-		if (km <= 0 || km > RULES_DISTANCE_KM_MAX)
-			valid_add(v, "distance", RIDES_DISTANCE_PROBLEM);
-		else if (gear_km_text(km, km_text, km_len) != 0)
-			valid_add(v, "distance", RIDES_DISTANCE_PROBLEM);
-	}
-	(void)valid_timestamp(v, body, "logged_at", c->now, VALID_NULLABLE, &r->logged_at, &epoch);
-	(void)valid_string(v, body, "notes", 0, RULES_NOTES_MAX, VALID_NULLABLE, &r->notes);
-	if (c->idem_key && !idem_key_ok(c->idem_key))
-		valid_add(v, "Idempotency-Key", "must be 1 to " RULES_TEXT(RULES_IDEM_KEY_MAX)
-			  " printable ASCII characters");
+	return ride_fields_check(v, body, *u, c->now, mode);
+}
+
+/* The bike's existence and owner are checked by vehicles.ride_log itself (the caller's own
+ * external_id on a bike no longer theirs is a 409 there, not a 403), so the route declares
+ * no ownership check; a request refused before the database still answers 404/403 first
+ * (api-notes' order): the check is queued then, and the dispatcher runs it. */
+static err_t rides_refuse(struct ctx *c, err_t rc)
+{
+	if (req_own(c, ENTITY_BIKE, req_param(c, "id"), NULL) != ERR_OK)
+		return ERR_INTERNAL;
+	return rc;
 }
 
 err_t rides_log(struct ctx *c)
 {
 	const char *bike = req_param(c, "id");
-	json_object *body = NULL, *canon = NULL;
+	json_object *body = NULL, *canon = NULL, *fields = NULL;
 	struct db_ride r = {.bike = bike, .key = c->idem_key};
 	struct valid v;
 	units_unit u = UNITS_KM;
-	char km_text[32];
-	int replayed = 0;
+	int replayed = 0, status = 201;
 	err_t rc;
 
 	valid_init(&v);
-	if ((rc = req_body(c, 0, &body)) != ERR_OK)
-		goto out;
-	rides_validate(c, &v, body, &r, &u, km_text, sizeof(km_text));
-	if (!valid_ok(&v)) {
-		rc = req_invalid(c, &v);
+	if ((rc = req_body(c, 0, &body)) != ERR_OK) {
+		rc = rides_refuse(c, rc);
 		goto out;
 	}
-	r.distance_km = km_text;
+	fields = rides_fields(c, &v, body, RIDE_FIELDS_NEW, &u);
+	if (c->idem_key && !idem_key_ok(c->idem_key))
+		valid_add(&v, "Idempotency-Key", "must be 1 to " RULES_TEXT(RULES_IDEM_KEY_MAX)
+			  " printable ASCII characters");
+	if (!valid_ok(&v) || fields == NULL) {
+		rc = rides_refuse(c, valid_ok(&v) ? ERR_INTERNAL : req_invalid(c, &v));
+		goto out;
+	}
+	r.fields = json_object_to_json_string_ext(fields, JSON_C_TO_STRING_PLAIN);
 	/* What a retry must repeat exactly for its key to replay: the body as given, the bike. */
 	if (r.key) {
 		canon = json_object_new_object();
@@ -65,17 +60,47 @@ err_t rides_log(struct ctx *c)
 		json_object_object_add(canon, "body", json_object_get(body));
 		r.request = json_object_to_json_string_ext(canon, JSON_C_TO_STRING_PLAIN);
 	}
-	if ((rc = db_ride_log(&c->db, &r, u, &c->out, &replayed)) != ERR_OK)
+	if ((rc = db_ride_log(&c->db, &r, u, &c->out, &replayed, &status)) != ERR_OK)
 		goto out;
 	json_object_object_add(c->out, "unit", json_object_new_string(units_name(u)));
 	/* A replay is the first answer verbatim (as Stripe does), even when the ride has been
-	 * deleted since: the header tells the client it is a replay, not a new ride. */
-	c->status = 201;
+	 * deleted since: the header tells the client it is a replay, not a new ride. A ride
+	 * found again by its external_id is 200: nothing was created or credited. */
+	c->status = status;
 	c->replayed = replayed;
 	if (replayed)
 		log_info(&c->log, "ride replayed for Idempotency-Key");
+	else if (status == 200)
+		log_info(&c->log, "ride already logged under its external_id");
 out:
+	json_object_put(fields);
 	json_object_put(canon);
+	json_object_put(body);
+	valid_free(&v);
+	return rc;
+}
+
+err_t rides_update(struct ctx *c)
+{
+	json_object *body = NULL, *fields = NULL;
+	struct valid v;
+	units_unit u = UNITS_KM;
+	err_t rc;
+
+	valid_init(&v);
+	if ((rc = req_body(c, 0, &body)) != ERR_OK)
+		goto out;
+	fields = rides_fields(c, &v, body, RIDE_FIELDS_EDIT, &u);
+	if (!valid_ok(&v) || fields == NULL) {
+		rc = valid_ok(&v) ? ERR_INTERNAL : req_invalid(c, &v);
+		goto out;
+	}
+	rc = db_ride_update(&c->db, req_param(c, "id"), req_param(c, "log_id"),
+			    json_object_to_json_string_ext(fields, JSON_C_TO_STRING_PLAIN), u, &c->out);
+	if (rc == ERR_OK)
+		json_object_object_add(c->out, "unit", json_object_new_string(units_name(u)));
+out:
+	json_object_put(fields);
 	json_object_put(body);
 	valid_free(&v);
 	return rc;

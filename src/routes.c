@@ -4,6 +4,7 @@
 #include "bikes.h"
 #include "health.h"
 #include "installs.h"
+#include "intervals.h"
 #include "maintenance.h"
 #include "parts.h"
 #include "req.h"
@@ -37,19 +38,34 @@ const struct router_route routes_table[] = {
 	{"POST", "/api/bikes/:id/deactivate", bikes_deactivate, R_USER, "bikes.deactivate", OWN_BIKE("id")},
 	{"GET", "/api/bikes/:id/stats", bikes_stats, R_USER, "bikes.stats", OWN_BIKE("id")},
 
-	{"POST", "/api/bikes/:id/kilometrage", rides_log, R_USER, "rides.log", OWN_BIKE("id")},
+	/* rides_log checks the bike itself (src/rides.c: rides_refuse). */
+	{"POST", "/api/bikes/:id/kilometrage", rides_log, R_USER, "rides.log"},
 	{"GET", "/api/bikes/:id/kilometrage", rides_history, R_USER, "rides.history", OWN_BIKE("id")},
+	{"PATCH", "/api/bikes/:id/kilometrage/:log_id", rides_update, R_USER, "rides.update", OWN_BIKE("id")},
 	{"DELETE", "/api/bikes/:id/kilometrage/:log_id", rides_delete, R_USER, "rides.delete", OWN_BIKE("id")},
 	/* The design's examples say "mileage": the same routes (api-notes, Units). */
-	{"POST", "/api/bikes/:id/mileage", rides_log, R_USER, "rides.log", OWN_BIKE("id")},
+	{"POST", "/api/bikes/:id/mileage", rides_log, R_USER, "rides.log"},
 	{"GET", "/api/bikes/:id/mileage", rides_history, R_USER, "rides.history", OWN_BIKE("id")},
+	{"PATCH", "/api/bikes/:id/mileage/:log_id", rides_update, R_USER, "rides.update", OWN_BIKE("id")},
 	{"DELETE", "/api/bikes/:id/mileage/:log_id", rides_delete, R_USER, "rides.delete", OWN_BIKE("id")},
+	/* Up to 200 rides, each credited: a longer bound than one ride's. */
+	{"POST", "/api/rides/batch", rides_batch, R_USER, "rides.batch", {{NULL, ENTITY_BIKE}}, 30000},
 
 	{"POST", "/api/bikes/:id/maintenance", maintenance_create, R_USER, "maintenance.bike_create", OWN_BIKE("id")},
 	{"GET", "/api/bikes/:id/maintenance", maintenance_list, R_USER, "maintenance.bike_list", OWN_BIKE("id")},
 	{"POST", "/api/parts/:id/maintenance", maintenance_create, R_USER, "maintenance.part_create", OWN_PART("id")},
 	{"GET", "/api/parts/:id/maintenance", maintenance_list, R_USER, "maintenance.part_list", OWN_PART("id")},
 	{"GET", "/api/parts/:id/stats", parts_stats, R_USER, "parts.stats", OWN_PART("id")},
+	{"DELETE", "/api/maintenance/:id", maintenance_delete, R_USER, "maintenance.delete"},
+
+	/* Service intervals: PATCH/DELETE check the interval's part or bike in their SQL. */
+	{"POST", "/api/bikes/:id/intervals", intervals_create, R_USER, "intervals.bike_create", OWN_BIKE("id")},
+	{"GET", "/api/bikes/:id/intervals", intervals_list, R_USER, "intervals.bike_list", OWN_BIKE("id")},
+	{"POST", "/api/parts/:id/intervals", intervals_create, R_USER, "intervals.part_create", OWN_PART("id")},
+	{"GET", "/api/parts/:id/intervals", intervals_list, R_USER, "intervals.part_list", OWN_PART("id")},
+	{"PATCH", "/api/intervals/:id", intervals_update, R_USER, "intervals.update"},
+	{"DELETE", "/api/intervals/:id", intervals_delete, R_USER, "intervals.delete"},
+	{"GET", "/api/due", intervals_due, R_USER, "intervals.due"},
 
 	{"POST", "/api/bikes/:id/transfer", transfers_run, R_USER, "transfers.bike", OWN_BIKE("id")},
 	{"GET", "/api/bikes/:id/history", transfers_history, R_USER, "transfers.bike_history", OWN_BIKE("id")},

@@ -8,3 +8,4 @@ const char *const rules_part_types[] = {"chain", "tires", "brake_pads", "cassett
 	"crankset", "saddle", "handlebar", "pedals", "other", NULL};
 const char *const rules_maintenance_types[] = {"repair", "replacement", "adjustment", "cleaning",
 	"inspection", "other", NULL};
+const char *const rules_ride_types[] = {"outdoor", "indoor", "virtual", NULL};

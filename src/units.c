@@ -74,3 +74,21 @@ json_object *units_json(double km, units_unit u)
 		return json_object_new_double(v);
 	return json_object_new_double_s(v, buf);
 }
+
+double units_elevation_to_m(double v, units_unit u)
+{
+	return units_round3(u == UNITS_MI ? v * UNITS_FT_TO_M : v);
+}
+
+json_object *units_elevation_json(double m, units_unit u)
+{
+	char buf[64];
+	double v = u == UNITS_MI ? m / UNITS_FT_TO_M : m;
+	/* round() is half away from zero; the epsilon absorbs binary noise (152.39999..). */
+	double r = round(v * 10.0 + (v >= 0 ? 1e-6 : -1e-6)) / 10.0;
+	int n = snprintf(buf, sizeof(buf), "%.1f", r == 0.0 ? 0.0 : r);
+
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return json_object_new_double(r);
+	return json_object_new_double_s(r, buf);
+}

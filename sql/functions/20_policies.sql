@@ -61,3 +61,11 @@ CREATE POLICY ownership_history_read ON vehicles.ownership_history FOR SELECT TO
 DROP POLICY IF EXISTS idempotency_key_owner ON vehicles.idempotency_key;
 CREATE POLICY idempotency_key_owner ON vehicles.idempotency_key FOR SELECT TO authenticated
   USING (user_id = (SELECT auth.uid()));
+
+-- A service interval is its part's or its bike's: their owner's, so it moves with a transfer.
+DROP POLICY IF EXISTS service_interval_owner ON vehicles.service_interval;
+CREATE POLICY service_interval_owner ON vehicles.service_interval FOR SELECT TO authenticated
+  USING (EXISTS (SELECT 1 FROM vehicles.user_part p
+                 WHERE p.id = part_id AND p.user_id = (SELECT auth.uid()))
+         OR EXISTS (SELECT 1 FROM vehicles.user_bike b
+                    WHERE b.id = bike_id AND b.user_id = (SELECT auth.uid())));

@@ -26,7 +26,8 @@ GRANT EXECUTE ON FUNCTION vehicles.bike_active_id() TO authenticated, service_ro
 CREATE OR REPLACE VIEW vehicles.bike_v WITH (security_invoker = true) AS
 SELECT b.id, b.created_at, b.updated_at, b.user_id, b.name, b.type, b.brand, b.model,
        b.purchase_date, b.initial_kilometrage, b.total_kilometrage, b.metadata,
-       coalesce(b.id = (SELECT vehicles.bike_active_id()), false) AS is_active
+       coalesce(b.id = (SELECT vehicles.bike_active_id()), false) AS is_active,
+       b.total_moving_time_s
 FROM vehicles.user_bike b;
 
 -- Deleting a bike never deletes parts: their open installations are closed now and they

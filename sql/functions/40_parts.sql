@@ -9,7 +9,7 @@
 CREATE OR REPLACE VIEW vehicles.part_v WITH (security_invoker = true) AS
 SELECT p.id, p.created_at, p.updated_at, p.user_id, p.name, p.type, p.brand, p.model,
        p.purchase_date, p.initial_kilometrage, p.total_kilometrage, p.metadata,
-       i.bike_id AS current_bike_id
+       i.bike_id AS current_bike_id, p.total_moving_time_s
 FROM vehicles.user_part p
 LEFT JOIN vehicles.part_installation i ON i.part_id = p.id AND i.removed_at IS NULL;
 
@@ -50,7 +50,7 @@ DECLARE
   v_at timestamptz := p_at;
   v_on uuid;
   v_last_end timestamptz;
-  v_credit numeric;
+  v_credit record;
 BEGIN
   PERFORM vehicles.installation_lock(p_bike, p_part);
   PERFORM vehicles.installation_time_check('installed_at', p_at);
@@ -79,16 +79,19 @@ BEGIN
   VALUES (p_id, p_part, p_bike, v_at);
 
   WITH rides AS (
-    SELECT l.id, l.distance FROM vehicles.kilometrage_log l
+    SELECT l.id, l.distance, coalesce(l.moving_time_s, 0) AS moving_time_s
+      FROM vehicles.kilometrage_log l
      WHERE l.bike_id = p_bike AND l.logged_at >= v_at
   ), ins AS (
-    INSERT INTO vehicles.kilometrage_credit (log_id, part_id, distance)
-    SELECT r.id, p_part, r.distance FROM rides r
-    RETURNING distance
+    INSERT INTO vehicles.kilometrage_credit (log_id, part_id, distance, moving_time_s)
+    SELECT r.id, p_part, r.distance, r.moving_time_s FROM rides r
+    RETURNING distance, moving_time_s
   )
-  SELECT coalesce(sum(distance), 0) INTO v_credit FROM ins;
-  IF v_credit > 0 THEN
-    UPDATE vehicles.user_part SET total_kilometrage = total_kilometrage + v_credit,
+  SELECT coalesce(sum(distance), 0) AS km, coalesce(sum(moving_time_s), 0) AS s, count(*) AS n
+    INTO v_credit FROM ins;
+  IF v_credit.n > 0 THEN
+    UPDATE vehicles.user_part SET total_kilometrage = total_kilometrage + v_credit.km,
+                                  total_moving_time_s = total_moving_time_s + v_credit.s,
                                   updated_at = now()
      WHERE id = p_part;
   END IF;
@@ -109,7 +112,7 @@ AS $$
 DECLARE
   v_at timestamptz := p_at;
   v_inst vehicles.part_installation;
-  v_back numeric;
+  v_back record;
 BEGIN
   PERFORM vehicles.installation_lock(p_bike, p_part);
   PERFORM vehicles.installation_time_check('removed_at', p_at);
@@ -134,15 +137,17 @@ BEGIN
     DELETE FROM vehicles.kilometrage_credit c
      USING vehicles.kilometrage_log l
      WHERE c.part_id = p_part AND c.log_id = l.id AND l.bike_id = p_bike AND l.logged_at >= v_at
-    RETURNING c.distance
+    RETURNING c.distance, c.moving_time_s
   )
-  SELECT coalesce(sum(distance), 0) INTO v_back FROM gone;
+  SELECT coalesce(sum(distance), 0) AS km, coalesce(sum(moving_time_s), 0) AS s, count(*) AS n
+    INTO v_back FROM gone;
   -- The part was not on the bike for those rides after all: nothing withheld from it either.
   DELETE FROM vehicles.kilometrage_withheld w
    USING vehicles.kilometrage_log l
    WHERE w.part_id = p_part AND w.log_id = l.id AND l.bike_id = p_bike AND l.logged_at >= v_at;
-  IF v_back > 0 THEN
-    UPDATE vehicles.user_part SET total_kilometrage = total_kilometrage - v_back,
+  IF v_back.n > 0 THEN
+    UPDATE vehicles.user_part SET total_kilometrage = total_kilometrage - v_back.km,
+                                  total_moving_time_s = total_moving_time_s - v_back.s,
                                   updated_at = now()
      WHERE id = p_part;
   END IF;

@@ -32,6 +32,7 @@ DECLARE
   v_desc text;
   v_at timestamptz;
   v_cost numeric;
+  v_interval uuid;
   k text;
 BEGIN
   IF p_bike IS NULL AND p_part IS NULL THEN
@@ -48,7 +49,8 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'body', DETAIL = 'must be a JSON object';
   END IF;
   SELECT j.key INTO k FROM jsonb_object_keys(p) j(key)
-   WHERE j.key NOT IN ('maintenance_type', 'description', 'performed_at', 'cost', 'metadata')
+   WHERE j.key NOT IN ('maintenance_type', 'description', 'performed_at', 'cost', 'metadata',
+                       'interval_id')
    ORDER BY 1 LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = k, DETAIL = 'unknown field';
@@ -78,10 +80,27 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'metadata',
       DETAIL = 'must be a JSON object';
   END IF;
+  -- A record completes an interval of its bike or of its part (either may match); any other
+  -- id, another user's or none, is refused alike. Key-share locked: it cannot go before we
+  -- commit.
+  IF coalesce(jsonb_typeof(p -> 'interval_id'), 'null') <> 'null' THEN
+    IF jsonb_typeof(p -> 'interval_id') <> 'string' OR (p ->> 'interval_id')
+         !~ '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$' THEN
+      RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'interval_id', DETAIL = 'must be a UUID';
+    END IF;
+    v_interval := (p ->> 'interval_id')::uuid;
+    PERFORM 1 FROM vehicles.service_interval si
+     WHERE si.id = v_interval AND (si.bike_id = p_bike OR si.part_id = p_part) FOR KEY SHARE;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'interval_id',
+        DETAIL = 'must be a service interval of this bike or part';
+    END IF;
+  END IF;
   INSERT INTO vehicles.maintenance_record (id, user_id, bike_id, part_id, maintenance_type,
-                                           description, performed_at, cost, metadata)
+                                           description, performed_at, cost, metadata, interval_id)
   VALUES (p_id, auth.uid(), p_bike, p_part, (p ->> 'maintenance_type')::vehicles.maintenance_type,
-          v_desc, coalesce(v_at, now()), v_cost, coalesce(p -> 'metadata', '{}'::jsonb));
+          v_desc, coalesce(v_at, now()), v_cost, coalesce(p -> 'metadata', '{}'::jsonb),
+          v_interval);
   RETURN p_id;
 END
 $$;
@@ -89,6 +108,49 @@ REVOKE ALL ON FUNCTION vehicles.maintenance_create(uuid, uuid, uuid, jsonb)
   FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION vehicles.maintenance_create(uuid, uuid, uuid, jsonb)
   TO authenticated, service_role;
+
+-- Deletes a maintenance record for the owner of the bike or of the part it names (either
+-- may): VS404 when there is none, VS403 when neither is the caller's. The intervals it
+-- completed fall back to their previous completion (or their creation) by themselves: a
+-- baseline is computed, not stored. Security definer: the caller's bike (else part) is
+-- locked first (gear_lock), so a transfer of it waits or came first.
+CREATE OR REPLACE FUNCTION vehicles.maintenance_delete(p_id uuid)
+RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
+AS $$
+DECLARE
+  v_bike uuid;
+  v_part uuid;
+  v_bike_mine boolean;
+  v_part_mine boolean;
+BEGIN
+  SELECT m.bike_id, m.part_id,
+         EXISTS (SELECT 1 FROM vehicles.user_bike b WHERE b.id = m.bike_id AND b.user_id = auth.uid()),
+         EXISTS (SELECT 1 FROM vehicles.user_part p WHERE p.id = m.part_id AND p.user_id = auth.uid())
+    INTO v_bike, v_part, v_bike_mine, v_part_mine
+    FROM vehicles.maintenance_record m WHERE m.id = p_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS404', MESSAGE = 'Maintenance record not found';
+  END IF;
+  IF NOT (v_bike_mine OR v_part_mine) THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS403',
+      MESSAGE = 'You do not have permission to access this maintenance record';
+  END IF;
+  IF v_bike_mine THEN
+    PERFORM vehicles.gear_lock('bike', v_bike);
+  ELSE
+    PERFORM vehicles.gear_lock('part', v_part);
+  END IF;
+  DELETE FROM vehicles.maintenance_record WHERE id = p_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS404', MESSAGE = 'Maintenance record not found';
+  END IF;
+  RETURN p_id;
+END
+$$;
+REVOKE ALL ON FUNCTION vehicles.maintenance_delete(uuid)
+  FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION vehicles.maintenance_delete(uuid) TO authenticated, service_role;
 
 -- performed_at of a request: null (now), or an RFC 3339 timestamp with an offset at most 5
 -- minutes in the future (the clock-skew allowance), as the worker's valid_timestamp checks

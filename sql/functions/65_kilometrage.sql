@@ -1,6 +1,9 @@
 -- The kilometrage invariant, for tests and operators (scripts/check-kilometrage), as the
 -- service role only. Every row returned is a violation:
 --   bike:   total = initial + sum of its rides
+--   bike_moving, part_moving: total_moving_time_s = the sum of the rides' (bike) or the
+--           credits' (part) moving time, as distance; each credit or withheld record
+--           carries its ride's moving time
 --   ride_count: a bike's stored ride count (the history's total) = the number of its rides
 --   part:   total = initial + sum of its credits (a credit detached from its ride, log_id
 --           NULL, still counts: the part rode it before its ride was deleted or its bike went)
@@ -17,29 +20,40 @@ AS $$
   -- One pass over the bikes' rides for both of their checks.
   WITH bike AS (
     SELECT b.id, b.initial_kilometrage + coalesce(sum(l.distance), 0) AS km, b.total_kilometrage,
-           count(l.id) AS rides, b.ride_count
+           count(l.id) AS rides, b.ride_count,
+           coalesce(sum(l.moving_time_s), 0) AS moving, b.total_moving_time_s
       FROM vehicles.user_bike b LEFT JOIN vehicles.kilometrage_log l ON l.bike_id = b.id
      GROUP BY b.id
+  ), part AS (
+    SELECT p.id, p.initial_kilometrage + coalesce(sum(c.distance), 0) AS km, p.total_kilometrage,
+           coalesce(sum(c.moving_time_s), 0) AS moving, p.total_moving_time_s
+      FROM vehicles.user_part p LEFT JOIN vehicles.kilometrage_credit c ON c.part_id = p.id
+     GROUP BY p.id
   )
   SELECT 'bike', id, km, total_kilometrage FROM bike WHERE km <> total_kilometrage
   UNION ALL
   SELECT 'ride_count', id, rides, ride_count FROM bike WHERE rides <> ride_count
   UNION ALL
-  SELECT 'part', p.id, p.initial_kilometrage + coalesce(sum(c.distance), 0), p.total_kilometrage
-    FROM vehicles.user_part p LEFT JOIN vehicles.kilometrage_credit c ON c.part_id = p.id
-   GROUP BY p.id
-  HAVING p.initial_kilometrage + coalesce(sum(c.distance), 0) <> p.total_kilometrage
+  SELECT 'bike_moving', id, moving, total_moving_time_s FROM bike
+   WHERE moving <> total_moving_time_s
+  UNION ALL
+  SELECT 'part', id, km, total_kilometrage FROM part WHERE km <> total_kilometrage
+  UNION ALL
+  SELECT 'part_moving', id, moving, total_moving_time_s FROM part
+   WHERE moving <> total_moving_time_s
   UNION ALL
   SELECT 'credit_without_installation', c.part_id, c.distance, NULL
     FROM vehicles.kilometrage_credit c JOIN vehicles.kilometrage_log l ON l.id = c.log_id
-   WHERE c.distance <> l.distance OR NOT EXISTS (
+   WHERE c.distance <> l.distance OR c.moving_time_s <> coalesce(l.moving_time_s, 0)
+      OR NOT EXISTS (
      SELECT 1 FROM vehicles.part_installation i
       WHERE i.part_id = c.part_id AND i.bike_id = l.bike_id AND i.installed_at <= l.logged_at
         AND (i.removed_at IS NULL OR i.removed_at > l.logged_at))
   UNION ALL
   SELECT 'withheld_without_installation', w.part_id, w.distance, NULL
     FROM vehicles.kilometrage_withheld w JOIN vehicles.kilometrage_log l ON l.id = w.log_id
-   WHERE w.distance <> l.distance OR NOT EXISTS (
+   WHERE w.distance <> l.distance OR w.moving_time_s <> coalesce(l.moving_time_s, 0)
+      OR NOT EXISTS (
      SELECT 1 FROM vehicles.part_installation i
       WHERE i.part_id = w.part_id AND i.bike_id = l.bike_id AND i.installed_at <= l.logged_at
         AND (i.removed_at IS NULL OR i.removed_at > l.logged_at))

@@ -35,3 +35,9 @@ GRANT USAGE ON SEQUENCE vehicles.kilometrage_credit_id_seq TO service_role;
 
 -- public.user_settings is the platform's table: no grant of ours, and none taken away
 -- (010_user_settings_platform.sql took back, once, what older releases had granted).
+
+-- Service intervals (013): read by their part's or bike's owner (20_policies.sql), written only
+-- through 62_intervals.sql's functions.
+REVOKE ALL ON TABLE vehicles.service_interval FROM PUBLIC, anon, authenticated, service_role;
+GRANT SELECT ON TABLE vehicles.service_interval TO authenticated;
+GRANT ALL ON TABLE vehicles.service_interval TO service_role;

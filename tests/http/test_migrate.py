@@ -47,9 +47,15 @@ GRANTEES = {
     "installation_lock": set(), "installation_time_check": set(),
     "part_delete": BOTH, "part_install": BOTH, "part_remove": BOTH,
     "ride_credit": set(), "ride_uncredit": set(), "ride_validate": set(),
-    "ride_log": BOTH, "ride_delete": BOTH,
+    "ride_log": BOTH, "ride_delete": BOTH, "ride_update": BOTH, "ride_batch": BOTH,
+    "ride_check": set(), "ride_key_claim": set(), "ride_answer": set(), "ride_differs": set(),
+    "ride_insert": set(), "ride_batch_error": set(), "ride_batch_refusal": set(),
     "idempotency_sweep": {"service_role"}, "maintenance_km_since": BOTH,
     "maintenance_create": BOTH, "kilometrage_check": {"service_role"},
+    # service intervals (62_intervals.sql) and the maintenance record's delete
+    "maintenance_delete": BOTH, "interval_measure": {"service_role"}, "interval_assert": BOTH,
+    "interval_status": BOTH, "interval_validate": set(), "interval_create": BOTH,
+    "interval_lock": set(), "interval_update": BOTH, "interval_delete": BOTH, "interval_due": BOTH,
     "recipient_find": set(), "transfer_notes_check": set(),
     "bike_transfer": {"authenticated"}, "part_transfer": {"authenticated"},
     "account_cascade": set(),
@@ -264,8 +270,10 @@ def test_a_new_numbered_migration_re_applies_the_repeatable_files(scratch, tmp_p
     # it; running them again in the same transaction puts it back.
     (sql_dir / "migrations" / "900_recreate.sql").write_text(
         "DROP VIEW vehicles.part_v;\n"
-        "CREATE VIEW vehicles.part_v AS SELECT p.*, NULL::uuid AS current_bike_id"
-        " FROM vehicles.user_part p;\n")
+        "CREATE VIEW vehicles.part_v AS SELECT p.id, p.created_at, p.updated_at, p.user_id,"
+        " p.name, p.type, p.brand, p.model, p.purchase_date, p.initial_kilometrage,"
+        " p.total_kilometrage, p.metadata, NULL::uuid AS current_bike_id,"
+        " p.total_moving_time_s FROM vehicles.user_part p;\n")
     p = migrated(scratch, sql_dir)
     assert "re-applying all" in p.stderr, p.stderr
     assert scratch.value("SELECT has_table_privilege('authenticated', 'vehicles.part_v', 'SELECT')")
@@ -380,8 +388,8 @@ def test_database_migrated_by_the_old_main_upgrades_in_place(make_db):
     assert definitions(db) == definitions(fresh)
     assert_no_op(db)
     # And the new functions work on the upgraded data.
-    as_user(db, user, "SELECT vehicles.ride_log(gen_random_uuid(), %s, 7.5, now(), NULL, NULL,"
-            " NULL)", (bike,))
+    as_user(db, user, "SELECT vehicles.ride_log(gen_random_uuid(), %s,"
+            " jsonb_build_object('distance', 7.5, 'logged_at', now(), 'notes', NULL), NULL, NULL)", (bike,))
     assert [(k, float(v)) for k, v in totals(db)] == [("bike", 120.0), ("part", 25.0)]
     assert db.rows("SELECT * FROM vehicles.kilometrage_check()") == []
 

@@ -130,7 +130,8 @@ def probe(tx):
 # ---- enums -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("key,enum", [("bike_types", "bike_type"), ("part_types", "part_type"),
-                                      ("maintenance_types", "maintenance_type")])
+                                      ("maintenance_types", "maintenance_type"),
+                                      ("ride_types", "ride_type")])
 def test_enum_lists_the_c_values_in_order(probe, key, enum):
     got = probe.one(f"SELECT enum_range(NULL::vehicles.{enum})::text[]")
     assert got == rules()[key]
@@ -150,6 +151,7 @@ TEXT_LIMITS = [
     ("maintenance_record", "description", "description_max", 1),
     ("ownership_history", "notes", "notes_max", 0),
     ("idempotency_key", "key", "idem_key_max", 1),
+    ("kilometrage_log", "source", "source_max", 1),
 ]
 
 
@@ -193,6 +195,26 @@ def test_ride_distance_limit_agrees(probe):
     # greater than 0: one metre is the least ride
     probe.accepts("kilometrage_log", distance=MILLI)
     probe.refuses("kilometrage_log", distance=decimal.Decimal(0))
+
+
+def test_ride_moving_time_and_elevation_limits_agree(probe):
+    top = rules()["moving_time_max"]
+    probe.accepts("kilometrage_log", moving_time_s=top)
+    probe.refuses("kilometrage_log", moving_time_s=top + 1)
+    probe.accepts("kilometrage_log", moving_time_s=0)
+    probe.refuses("kilometrage_log", moving_time_s=-1)
+    m = decimal.Decimal(rules()["elevation_m_max"])
+    probe.accepts("kilometrage_log", elevation_gain=m)
+    probe.refuses("kilometrage_log", elevation_gain=m + MILLI)
+    probe.refuses("kilometrage_log", elevation_gain=-MILLI)
+
+
+def test_ride_external_id_limit_agrees(probe):
+    top = rules()["external_id_max"]
+    probe.accepts("kilometrage_log", source="s", external_id="x" * top)
+    probe.refuses("kilometrage_log", source="s", external_id="x" * (top + 1))
+    # an external id needs its source
+    probe.refuses("kilometrage_log", external_id="x")
 
 
 # ---- metadata --------------------------------------------------------------------------

@@ -171,10 +171,10 @@ def test_internal_functions_are_not_callable(as_a, name, args):
 def test_functions_check_ownership(as_a, world):
     a, b = world["a"], world["b"]
     cases = [
-        ("SELECT vehicles.ride_log(gen_random_uuid(), %s, 5, now(), NULL, NULL, NULL)",
+        ("SELECT vehicles.ride_log(gen_random_uuid(), %s, jsonb_build_object('distance', 5, 'logged_at', now(), 'notes', NULL), NULL, NULL)",
          (b["bike"],), "VS403"),
-        ("SELECT vehicles.ride_log(gen_random_uuid(), gen_random_uuid(), 5, now(), NULL, NULL,"
-         " NULL)", None, "VS404"),
+        ("SELECT vehicles.ride_log(gen_random_uuid(), gen_random_uuid(),"
+         " jsonb_build_object('distance', 5, 'logged_at', now(), 'notes', NULL), NULL, NULL)", None, "VS404"),
         ("SELECT vehicles.ride_delete(%s, %s)", (b["bike"], b["log"]), "VS403"),
         ("SELECT vehicles.ride_delete(%s, %s)", (a["bike"], b["log"]), "VS404"),
         ("SELECT vehicles.part_install(gen_random_uuid(), %s, %s, NULL)", (a["bike"], b["part"]),
@@ -201,7 +201,7 @@ def test_functions_refuse_before_taking_bs_locks(as_a, world):
             cur.execute("SELECT 1 FROM vehicles.user_bike WHERE id = %s FOR UPDATE", (b["bike"],))
             cur.execute("SELECT 1 FROM vehicles.user_part WHERE id = %s FOR UPDATE", (b["part"],))
             for sql, args in (
-                    ("SELECT vehicles.ride_log(gen_random_uuid(), %s, 5, NULL, NULL, NULL, NULL)",
+                    ("SELECT vehicles.ride_log(gen_random_uuid(), %s, jsonb_build_object('distance', 5, 'logged_at', NULL, 'notes', NULL), NULL, NULL)",
                      (b["bike"],)),
                     ("SELECT vehicles.ride_delete(%s, %s)", (b["bike"], b["log"])),
                     ("SELECT vehicles.part_install(gen_random_uuid(), %s, %s, NULL)",
@@ -230,7 +230,7 @@ def _wait_for_lock(pid, timeout=5.0):
 
 
 @pytest.mark.parametrize("call", [
-    "SELECT vehicles.ride_log(gen_random_uuid(), %(bike)s, 5, NULL, NULL, NULL, NULL)",
+    "SELECT vehicles.ride_log(gen_random_uuid(), %(bike)s, jsonb_build_object('distance', 5, 'logged_at', NULL, 'notes', NULL), NULL, NULL)",
     "SELECT vehicles.ride_delete(%(bike)s, %(log)s)",
     "SELECT vehicles.part_install(gen_random_uuid(), %(bike)s, %(loose)s, NULL)",
     "SELECT vehicles.part_remove(%(bike)s, %(part)s, NULL)",
@@ -289,14 +289,14 @@ def test_functions_refuse_times_in_the_future(as_a, world):
     a = world["a"]
     far, near = _future(60), _future(3)
     cases = [
-        ("SELECT vehicles.ride_log(gen_random_uuid(), %s, 5, %s, NULL, NULL, NULL)",
+        ("SELECT vehicles.ride_log(gen_random_uuid(), %s, jsonb_build_object('distance', 5, 'logged_at', %s::timestamptz, 'notes', NULL), NULL, NULL)",
          (a["bike"], far), "logged_at"),
         ("SELECT vehicles.part_remove(%s, %s, %s)", (a["bike"], a["part"], far), "removed_at"),
     ]
     for sql, args, field in cases:
         assert as_a.error(sql, args) == ("VS400", field), sql
     # Within the 5 minutes of clock skew allowed: accepted.
-    as_a.run("SELECT vehicles.ride_log(gen_random_uuid(), %s, 5, %s, NULL, NULL, NULL)",
+    as_a.run("SELECT vehicles.ride_log(gen_random_uuid(), %s, jsonb_build_object('distance', 5, 'logged_at', %s::timestamptz, 'notes', NULL), NULL, NULL)",
              (a["bike"], near))
     as_a.run("SELECT vehicles.part_remove(%s, %s, %s)", (a["bike"], a["part"], near))
     # Installing needs the part off the bike first (committed, so the invariant is checked).
@@ -323,12 +323,12 @@ def test_functions_check_states_and_values(as_a, world, api, create_bike):
          ("VS400", "removed_at")),
     ]
     for d in (0, -5, 0.0004, 100000.001, 1e9):
-        cases.append(("SELECT vehicles.ride_log(gen_random_uuid(), %s, %s, NULL, NULL, NULL,"
-                      " NULL)", (a["bike"], d), ("VS400", "distance")))
+        cases.append(("SELECT vehicles.ride_log(gen_random_uuid(), %s,"
+                      " jsonb_build_object('distance', %s::float8, 'logged_at', NULL, 'notes', NULL), NULL, NULL)", (a["bike"], d), ("VS400", "distance")))
     for key in ("", "tab\there", "caf\u00e9", "k" * 256):
-        cases.append(("SELECT vehicles.ride_log(gen_random_uuid(), %s, 5, NULL, NULL, %s, 'r')",
+        cases.append(("SELECT vehicles.ride_log(gen_random_uuid(), %s, jsonb_build_object('distance', 5, 'logged_at', NULL, 'notes', NULL), %s, 'r')",
                       (a["bike"], key), ("VS400", "Idempotency-Key")))
-    cases.append(("SELECT vehicles.ride_log(gen_random_uuid(), %s, 5, NULL, %s, NULL, NULL)",
+    cases.append(("SELECT vehicles.ride_log(gen_random_uuid(), %s, jsonb_build_object('distance', 5, 'logged_at', NULL, 'notes', %s::text), NULL, NULL)",
                   (a["bike"], "n" * 2001), ("VS400", "notes")))
     for fn, thing in (("bike_transfer", a["bike"]), ("part_transfer", a["part"])):
         cases.append((f"SELECT vehicles.{fn}(%s, 'x@example.test', %s)", (thing, "n" * 2001),
@@ -343,8 +343,8 @@ def test_ride_log_writes_only_the_callers_rows(as_a, user, other, other_api, wor
     # credit goes to A's part only, and B's rows are as they were.
     a, b = world["a"], world["b"]
     before = db.query("SELECT total_kilometrage FROM vehicles.user_part WHERE id = %s", (b["part"],))
-    (res,), = as_a.run("SELECT vehicles.ride_log(gen_random_uuid(), %s, 2.5, NULL, NULL, NULL,"
-                       " NULL)", (a["bike"],), commit=True)
+    (res,), = as_a.run("SELECT vehicles.ride_log(gen_random_uuid(), %s,"
+                       " jsonb_build_object('distance', 2.5, 'logged_at', NULL, 'notes', NULL), NULL, NULL)", (a["bike"],), commit=True)
     body = res["body"]
     assert body["log"]["user_id"] == user.id
     assert [p["id"] for p in body["affected_parts"]] == [a["part"]]
@@ -360,8 +360,8 @@ def test_previous_owner_cannot_reach_a_given_part_through_sql(as_a, user, other,
     old = ride(api, x, 5, logged_at=ts(-8 * DAY))["log"]["id"]
     remove(api, x, p, at=ts(-6 * DAY))
     api.post(f"/api/parts/{p['id']}/transfer", json={"new_owner_email": other.email})
-    as_a.run("SELECT vehicles.ride_log(gen_random_uuid(), %s, 7, now() - interval '7 days',"
-             " NULL, NULL, NULL)", (x["id"],), commit=True)
+    as_a.run("SELECT vehicles.ride_log(gen_random_uuid(), %s,"
+             " jsonb_build_object('distance', 7, 'logged_at', now() - interval '7 days', 'notes', NULL), NULL, NULL)", (x["id"],), commit=True)
     as_a.run("SELECT vehicles.ride_delete(%s, %s)", (x["id"], old), commit=True)
     assert db.query("SELECT total_kilometrage::float8 FROM vehicles.user_part WHERE id = %s",
                     (p["id"],)) == [(5.0,)]

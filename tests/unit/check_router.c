@@ -519,11 +519,27 @@ static int owned_kind(const char *pattern, const char *param)
 	return -1;
 }
 
+/* Routes whose handler checks the path's bike itself, on purpose: logging a ride, where
+ * vehicles.ride_log answers the caller's own external_id on a bike no longer theirs with the
+ * 409 of issue 13 rather than the 403, and queues the usual check when it refuses the
+ * request before the database (src/rides.c: rides_refuse). */
+static int checked_by_handler(const struct router_route *r)
+{
+	return strcmp(r->method, "POST") == 0 && (strcmp(r->pattern, "/api/bikes/:id/kilometrage") == 0 ||
+						  strcmp(r->pattern, "/api/bikes/:id/mileage") == 0);
+}
+
 START_TEST(test_real_table_ownership_declared)
 {
 	for (size_t i = 0; i < routes_count; i++) {
 		const struct router_route *r = &routes_table[i];
 		int declared = 0;
+
+		if (checked_by_handler(r)) {
+			ck_assert_msg(r->own[0].param == NULL, "%s %s: declared and checked twice", r->method,
+				      r->pattern);
+			continue;
+		}
 
 		/* Every bike or part in the path is declared, with its kind, in path order. */
 		for (const char *p = strchr(r->pattern, ':'); p; p = strchr(p + 1, ':')) {

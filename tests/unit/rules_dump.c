@@ -34,6 +34,10 @@ int main(void)
 		{"cost_max", RULES_COST_MAX},
 		{"threshold_km_max", RULES_THRESHOLD_KM_MAX},
 		{"idem_key_max", RULES_IDEM_KEY_MAX},
+		{"moving_time_max", RULES_MOVING_TIME_MAX},
+		{"elevation_m_max", RULES_ELEVATION_M_MAX},
+		{"source_max", RULES_SOURCE_MAX},
+		{"external_id_max", RULES_EXTERNAL_ID_MAX},
 	};
 	json_object *o = json_object_new_object();
 	const char *text;
@@ -44,6 +48,7 @@ int main(void)
 	json_object_object_add(o, "bike_types", rules_dump_list(rules_bike_types));
 	json_object_object_add(o, "part_types", rules_dump_list(rules_part_types));
 	json_object_object_add(o, "maintenance_types", rules_dump_list(rules_maintenance_types));
+	json_object_object_add(o, "ride_types", rules_dump_list(rules_ride_types));
 	/* Every limit is a whole number; int64 keeps 1e9 from printing as 1000000000.0. */
 	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
 		json_object_object_add(o, limits[i].key, json_object_new_int64((int64_t)limits[i].value));
