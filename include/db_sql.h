@@ -4,13 +4,14 @@
 
 #define DB_BIKE_COLS                                                                     \
 	"b.id, b.created_at, b.updated_at, b.user_id, b.name, b.type, b.brand, b.model, " \
-	"b.purchase_date, b.initial_kilometrage, b.total_kilometrage, b.total_moving_time_s, "    \
-	"b.metadata, b.is_active"
+	"b.purchase_date, b.purchase_price, b.initial_kilometrage, b.total_kilometrage, "   \
+	"b.total_moving_time_s, b.metadata, b.is_active"
 
 #define DB_PART_COLS                                                                     \
 	"p.id, p.created_at, p.updated_at, p.user_id, p.name, p.type, p.brand, p.model, " \
-	"p.purchase_date, p.initial_kilometrage, p.total_kilometrage, p.total_moving_time_s, "    \
-	"p.metadata, p.current_bike_id"
+	"p.purchase_date, p.purchase_price, p.initial_kilometrage, p.total_kilometrage, "   \
+	"p.total_moving_time_s, p.metadata, p.current_bike_id, p.status, p.retired_at, "     \
+	"p.retire_reason"
 
 #define DB_MAINT_COLS                                                                    \
 	"m.id, m.created_at, m.updated_at, m.user_id, m.bike_id, m.part_id, "              \
@@ -21,9 +22,10 @@
  * open installation a second time. */
 #define DB_PARTS_INSTALLED(WHERE_BIKE)                                                   \
 	"SELECT p.id, p.created_at, p.updated_at, p.user_id, p.name, p.type, p.brand, "     \
-	"p.model, p.purchase_date, p.initial_kilometrage, p.total_kilometrage, "            \
-	"p.total_moving_time_s, p.metadata, "                                                \
-	"i.bike_id AS current_bike_id, i.id AS \"installation.id\", "                     \
+	"p.model, p.purchase_date, p.purchase_price, p.initial_kilometrage, "               \
+	"p.total_kilometrage, p.total_moving_time_s, p.metadata, "                           \
+	"i.bike_id AS current_bike_id, 'installed' AS status, p.retired_at, "              \
+	"p.retire_reason, i.id AS \"installation.id\", "                                   \
 	"i.installed_at AS \"installation.installed_at\" "                                 \
 	"FROM vehicles.part_installation i JOIN vehicles.user_part p "                     \
 	"ON p.id = i.part_id WHERE i.removed_at IS NULL AND " WHERE_BIKE                   \

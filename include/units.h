@@ -26,6 +26,8 @@ int units_format(double v, char *buf, size_t len);
 double units_elevation_to_m(double v, units_unit u);
 /* A JSON number for metres shown in unit u's elevation, to 1 decimal ("152.4", "500.0"). */
 json_object *units_elevation_json(double m, units_unit u);
+/* An amount per km (a cost per distance) shown per unit u, to 4 decimals, no trailing zeros. */
+json_object *units_per_distance_json(double per_km, units_unit u);
 /* A JSON number for km shown in unit u, printed exactly as units_format prints it. */
 json_object *units_json(double km, units_unit u);
 

@@ -11,7 +11,7 @@
 /* What a numeric column measures: a distance (stored in km, shown in the asked unit), an
  * elevation (stored in m, shown in m or ft) or anything else. A nested name ("status.distance")
  * is judged by its last part. */
-enum db_json_measure { DB_JSON_PLAIN, DB_JSON_DISTANCE, DB_JSON_ELEVATION };
+enum db_json_measure { DB_JSON_PLAIN, DB_JSON_DISTANCE, DB_JSON_ELEVATION, DB_JSON_PER_DISTANCE };
 
 static enum db_json_measure db_json_measure(const char *col)
 {
@@ -24,6 +24,8 @@ static enum db_json_measure db_json_measure(const char *col)
 		col = dot + 1;
 	if (strcmp(col, "elevation_gain") == 0)
 		return DB_JSON_ELEVATION;
+	if (strcmp(col, "cost_per_distance") == 0)
+		return DB_JSON_PER_DISTANCE;
 	for (const char *const *n = names; *n; n++)
 		if (strcmp(col, *n) == 0)
 			return DB_JSON_DISTANCE;
@@ -35,6 +37,8 @@ static json_object *db_json_measured(enum db_json_measure m, double v, units_uni
 {
 	if (m == DB_JSON_ELEVATION)
 		return units_elevation_json(v, unit);
+	if (m == DB_JSON_PER_DISTANCE)
+		return units_per_distance_json(v, unit);
 	return units_json(v, m == DB_JSON_DISTANCE ? unit : UNITS_KM);
 }
 

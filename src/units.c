@@ -92,3 +92,20 @@ json_object *units_elevation_json(double m, units_unit u)
 		return json_object_new_double(r);
 	return json_object_new_double_s(r, buf);
 }
+
+json_object *units_per_distance_json(double per_km, units_unit u)
+{
+	char buf[64], *end;
+	/* per mi = per km / (mi per km) */
+	double v = u == UNITS_MI ? per_km / UNITS_KM_TO_MI : per_km;
+	double r = round(v * 10000.0 + (v >= 0 ? 1e-6 : -1e-6)) / 10000.0;
+	int n = snprintf(buf, sizeof(buf), "%.4f", r == 0.0 ? 0.0 : r);
+
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return json_object_new_double(r);
+	for (end = buf + n - 1; end > buf && *end == '0'; end--)
+		*end = '\0';
+	if (*end == '.')
+		*end = '\0';
+	return json_object_new_double_s(r, buf);
+}

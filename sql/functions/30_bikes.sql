@@ -27,7 +27,7 @@ CREATE OR REPLACE VIEW vehicles.bike_v WITH (security_invoker = true) AS
 SELECT b.id, b.created_at, b.updated_at, b.user_id, b.name, b.type, b.brand, b.model,
        b.purchase_date, b.initial_kilometrage, b.total_kilometrage, b.metadata,
        coalesce(b.id = (SELECT vehicles.bike_active_id()), false) AS is_active,
-       b.total_moving_time_s
+       b.total_moving_time_s, b.purchase_price
 FROM vehicles.user_bike b;
 
 -- Deleting a bike never deletes parts: their open installations are closed now and they

@@ -9,7 +9,10 @@
 CREATE OR REPLACE VIEW vehicles.part_v WITH (security_invoker = true) AS
 SELECT p.id, p.created_at, p.updated_at, p.user_id, p.name, p.type, p.brand, p.model,
        p.purchase_date, p.initial_kilometrage, p.total_kilometrage, p.metadata,
-       i.bike_id AS current_bike_id, p.total_moving_time_s
+       i.bike_id AS current_bike_id, p.total_moving_time_s, p.purchase_price,
+       CASE WHEN p.retired_at IS NOT NULL THEN 'retired'
+            WHEN i.id IS NOT NULL THEN 'installed' ELSE 'stored' END AS status,
+       p.retired_at, p.retire_reason
 FROM vehicles.user_part p
 LEFT JOIN vehicles.part_installation i ON i.part_id = p.id AND i.removed_at IS NULL;
 
