@@ -32,6 +32,14 @@ err_t body_parse(const char *buf, size_t len, int allow_empty, json_object **out
  */
 err_t body_parse_field(const char *buf, size_t len, int allow_empty, json_object **out,
 		       const char **why, char *field, size_t field_size) WUR;
+/*
+ * body_parse for a body whose members are checked one by one afterwards (a batch: one bad
+ * ride must not refuse the others): the syntax, UTF-8 and duplicate keys are checked as
+ * there, but numbers of any size and the \u0000 escape are left for the caller's own checks
+ * (json-c reads a huge number as an out-of-range double or a clamped integer, and keeps a
+ * U+0000 inside a string's length). An empty body is refused.
+ */
+err_t body_parse_values(const char *buf, size_t len, json_object **out, const char **why) WUR;
 /* 1 when buf is strict UTF-8 (no overlong forms, surrogates or raw control bytes). */
 int body_utf8_valid(const char *buf, size_t len);
 /* 1 when a Content-Type header names JSON (application/json, optionally with parameters). */

@@ -26,6 +26,9 @@ err_t req_query_page(struct ctx *c, long *limit, long *offset) WUR;
 err_t req_query_bool(struct ctx *c, const char *name, int *out) WUR;
 /* Content-Type and JSON object; allow_empty for routes whose body is all optional. */
 err_t req_body(struct ctx *c, int allow_empty, json_object **out) WUR;
+/* req_body for a body checked member by member afterwards (body_parse_values): numbers and
+ * U+0000 inside strings are the caller's to refuse. No body is a 400. */
+err_t req_body_values(struct ctx *c, json_object **out) WUR;
 /* Fails the request with v's details (400). */
 err_t req_invalid(struct ctx *c, struct valid *v) WUR;
 /* A bike or part must exist (404) and be the caller's (403): checked at the head of the

@@ -64,6 +64,7 @@ struct body_scan {
 	size_t member_len;
 	const char *field;        /* that member, when the first error was a number inside it */
 	size_t field_len;
+	int lenient;              /* numbers are not refused here (body_parse_values) */
 };
 
 static int body_value(struct body_scan *s, int depth);
@@ -211,8 +212,11 @@ static int body_num_int_out_of_range(const struct body_num *n, long int_digits)
 /* Numbers PostgreSQL or json-c would not give back as written are refused, not changed. */
 static int body_number_check(struct body_scan *s, const struct body_num *n)
 {
-	long frac, int_digits = body_num_shape(n, &frac);
+	long frac, int_digits;
 
+	if (s->lenient)
+		return 0;
+	int_digits = body_num_shape(n, &frac);
 	if ((int_digits > 0 ? int_digits : 1) + frac > BODY_NUMBER_DIGITS_MAX)
 		return body_fail_number(s, "body has a number of more than "
 					   BODY_TEXT(BODY_NUMBER_DIGITS_MAX) " digits written out");
@@ -254,7 +258,7 @@ static int body_number(struct body_scan *s)
 		if (body_digits(s, &len) != 0)
 			return -1;
 		/* jsonb refuses huge exponents; four digits also keep the sums above small. */
-		if (len > 4)
+		if (len > 4 && !s->lenient)
 			return body_fail_number(s, "body has a number out of range");
 		/* Not strtol: it would read past the body's end when the exponent ends it. */
 		n.exp = 0;
@@ -388,10 +392,10 @@ static void body_field(const struct body_scan *s, char *field, size_t size)
 }
 
 /* ERR_OK when buf is one syntactically valid JSON text (*keys: its object keys). */
-static err_t body_syntax(const char *buf, size_t len, size_t *keys, const char **why, char *field,
-			 size_t field_size)
+static err_t body_syntax(const char *buf, size_t len, int lenient, size_t *keys, const char **why,
+			 char *field, size_t field_size)
 {
-	struct body_scan s = {buf, buf + len, NULL, 0, NULL, 0, NULL, 0};
+	struct body_scan s = {buf, buf + len, NULL, 0, NULL, 0, NULL, 0, lenient};
 
 	if (body_value(&s, 0) == 0) {
 		body_ws(&s);
@@ -429,7 +433,7 @@ static size_t body_count_keys(json_object *o)
 }
 
 /* Checks on the raw bytes, before anything parses them. */
-static err_t body_check_bytes(const char *buf, size_t len, const char **why)
+static err_t body_check_bytes(const char *buf, size_t len, int lenient, const char **why)
 {
 	if (len > BODY_MAX_BYTES) {
 		*why = "body too large";
@@ -441,7 +445,7 @@ static err_t body_check_bytes(const char *buf, size_t len, const char **why)
 	}
 	/* PostgreSQL text and jsonb cannot hold U+0000, and json-c would cut a key short at it:
 	 * refuse the escape anywhere (a literal backslash-u0000 text is refused too; so be it). */
-	if (memmem(buf, len, "\\u0000", 6) != NULL) {
+	if (!lenient && memmem(buf, len, "\\u0000", 6) != NULL) {
 		*why = "body must not contain \\u0000";
 		return ERR_VALIDATION;
 	}
@@ -489,8 +493,22 @@ err_t body_parse(const char *buf, size_t len, int allow_empty, json_object **out
 	return body_parse_field(buf, len, allow_empty, out, why, NULL, 0);
 }
 
+static err_t body_parse_as(const char *buf, size_t len, int allow_empty, int lenient, json_object **out,
+			   const char **why, char *field, size_t field_size);
+
 err_t body_parse_field(const char *buf, size_t len, int allow_empty, json_object **out,
 		       const char **why, char *field, size_t field_size)
+{
+	return body_parse_as(buf, len, allow_empty, 0, out, why, field, field_size);
+}
+
+err_t body_parse_values(const char *buf, size_t len, json_object **out, const char **why)
+{
+	return body_parse_as(buf, len, 0, 1, out, why, NULL, 0);
+}
+
+static err_t body_parse_as(const char *buf, size_t len, int allow_empty, int lenient, json_object **out,
+			   const char **why, char *field, size_t field_size)
 {
 	size_t keys = 0, i;
 	json_object *obj = NULL;
@@ -507,9 +525,9 @@ err_t body_parse_field(const char *buf, size_t len, int allow_empty, json_object
 			rc = ERR_OK;
 		goto out;
 	}
-	rc = body_check_bytes(buf, len, why);
+	rc = body_check_bytes(buf, len, lenient, why);
 	if (rc == ERR_OK)
-		rc = body_syntax(buf, len, &keys, why, field, field_size);
+		rc = body_syntax(buf, len, lenient, &keys, why, field, field_size);
 	if (rc == ERR_OK)
 		rc = body_tokenize(buf, len, &obj, why);
 	if (rc != ERR_OK)

@@ -83,6 +83,18 @@ err_t req_body(struct ctx *c, int allow_empty, json_object **out)
 	return rc;
 }
 
+err_t req_body_values(struct ctx *c, json_object **out)
+{
+	const char *why = NULL;
+	err_t rc;
+
+	*out = NULL;
+	if (c->body_len > 0 && !body_is_json_type(c->content_type))
+		return ctx_fail(c, ERR_MEDIA_TYPE, NULL, NULL);
+	rc = body_parse_values(c->body ? c->body : "", c->body_len, out, &why);
+	return rc == ERR_VALIDATION ? ctx_fail(c, ERR_VALIDATION, why, NULL) : rc;
+}
+
 err_t req_invalid(struct ctx *c, struct valid *v)
 {
 	return ctx_fail(c, ERR_VALIDATION, NULL, valid_take(v));

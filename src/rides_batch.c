@@ -4,6 +4,8 @@
  * one statement (52_rides_batch.sql), which decides ownership and external_id per ride;
  * one bad ride never refuses the others.
  */
+#include <string.h>
+
 #include "db_ride.h"
 #include "req.h"
 #include "ride_fields.h"
@@ -27,6 +29,18 @@ static json_object *rides_batch_refused(size_t index, json_object *details)
 	return r;
 }
 
+/* A string member of o holding U+0000 (which the batch's body parse lets through, so that
+ * it is refused for its ride alone): each is named in v. */
+static void rides_batch_nul(struct valid *v, json_object *o)
+{
+	json_object_object_foreach(o, key, val)
+	{
+		if (json_object_is_type(val, json_type_string) &&
+		    strlen(json_object_get_string(val)) != (size_t)json_object_get_string_len(val))
+			valid_add(v, key, "must not contain NUL characters");
+	}
+}
+
 /* The top level: {"unit"?, "rides": [1..RULES_BATCH_MAX]}. */
 static json_object *rides_batch_list(struct valid *v, json_object *body, units_unit *u)
 {
@@ -34,6 +48,7 @@ static json_object *rides_batch_list(struct valid *v, json_object *body, units_u
 	json_object *rides;
 
 	valid_fields(v, body, allowed, NULL);
+	rides_batch_nul(v, body);
 	(void)valid_unit(v, body, "unit", u);
 	if (!json_object_object_get_ex(body, "rides", &rides)) {
 		valid_add(v, "rides", "is required");
@@ -60,7 +75,8 @@ static void rides_batch_check(struct ctx *c, json_object *rides, units_unit u, j
 		if (!json_object_is_type(ride, json_type_object)) {
 			valid_add(&v, "ride", "must be a JSON object");
 			json_object_array_put_idx(results, i, rides_batch_refused(i, valid_take(&v)));
-		} else if ((fields = ride_fields_check(&v, ride, u, c->now, RIDE_FIELDS_BATCH)) == NULL) {
+		} else if ((rides_batch_nul(&v, ride), !valid_ok(&v)) ||
+			   (fields = ride_fields_check(&v, ride, u, c->now, RIDE_FIELDS_BATCH)) == NULL) {
 			json_object_array_put_idx(results, i, rides_batch_refused(i, valid_take(&v)));
 		} else {
 			item = json_object_new_object();
@@ -105,7 +121,8 @@ err_t rides_batch(struct ctx *c)
 	err_t rc;
 
 	valid_init(&v);
-	if ((rc = req_body(c, 0, &body)) != ERR_OK)
+	/* Numbers and U+0000 are refused ride by ride (rides_batch_check), not for the batch. */
+	if ((rc = req_body_values(c, &body)) != ERR_OK)
 		goto out;
 	rides = rides_batch_list(&v, body, &u);
 	if (!valid_ok(&v)) {

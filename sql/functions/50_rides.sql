@@ -117,6 +117,27 @@ $$;
 REVOKE ALL ON FUNCTION vehicles.ride_uncredit(uuid) FROM PUBLIC, anon, authenticated, service_role;
 
 
+-- A timestamp of a request as the worker's valid_parse_timestamp takes it: RFC 3339 with an
+-- offset (hours to 23, seconds to 59, 1 to 9 decimals, an offset of at most 15:59, a calendar
+-- date from 1900 on); NULL for anything else ('epoch', '-infinity', a date alone). Internal.
+CREATE OR REPLACE FUNCTION vehicles.ride_time(p jsonb) RETURNS timestamptz
+LANGUAGE plpgsql STABLE SET search_path = ''
+AS $$
+DECLARE
+  s text := p #>> '{}';
+BEGIN
+  IF jsonb_typeof(p) IS DISTINCT FROM 'string' OR s !~ ('^[0-9]{4}-[0-9]{2}-[0-9]{2}'
+       '[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?'
+       '([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$')
+     OR NOT vehicles.gear_is_date(substr(s, 1, 4)::integer, substr(s, 6, 2)::integer,
+                                  substr(s, 9, 2)::integer) THEN
+    RETURN NULL;
+  END IF;
+  RETURN s::timestamptz;
+END
+$$;
+REVOKE ALL ON FUNCTION vehicles.ride_time(jsonb) FROM PUBLIC, anon, authenticated, service_role;
+
 -- The fields of a ride (p_patch false: a new ride, distance required) or of an edit (true:
 -- only the fields to change; source and external_id cannot change), checked as the worker
 -- checks them (src/ride_fields.c, include/rules.h): anyone with SQL access as authenticated
@@ -147,14 +168,9 @@ BEGIN
     v_bad := v_bad || '{"distance": "must be a number greater than 0 and at most 100000 km"}';
   END IF;
   IF coalesce(jsonb_typeof(p -> 'logged_at'), 'null') <> 'null' THEN
-    BEGIN
-      v_at := (p ->> 'logged_at')::timestamptz;
-    EXCEPTION WHEN OTHERS THEN
-      v_at := 'infinity';
-    END;
+    v_at := coalesce(vehicles.ride_time(p -> 'logged_at'), 'infinity');
   END IF;
   IF (jsonb_typeof(p -> 'logged_at') = 'null' AND p_patch)
-     OR (jsonb_typeof(p -> 'logged_at') NOT IN ('string', 'null'))
      OR v_at > now() + interval '5 minutes' THEN
     v_bad := v_bad || '{"logged_at": "must be an RFC 3339 timestamp, not in the future"}';
   END IF;
@@ -173,8 +189,10 @@ BEGIN
                       AND (p ->> 'elevation_gain')::numeric BETWEEN 0 AND 100000, false) THEN
     v_bad := v_bad || '{"elevation_gain": "must be a number from 0 to 100000 m"}';
   END IF;
-  IF p ? 'ride_type' AND NOT coalesce((p ->> 'ride_type') = ANY (enum_range(NULL::vehicles.ride_type)::text[])
-                                      AND jsonb_typeof(p -> 'ride_type') = 'string', false) THEN
+  -- (null: the default in a new ride; an edit cannot set it to nothing)
+  IF (p ? 'ride_type' AND (p_patch OR jsonb_typeof(p -> 'ride_type') <> 'null'))
+     AND NOT coalesce((p ->> 'ride_type') = ANY (enum_range(NULL::vehicles.ride_type)::text[])
+                      AND jsonb_typeof(p -> 'ride_type') = 'string', false) THEN
     v_bad := v_bad || '{"ride_type": "must be one of: outdoor, indoor, virtual"}';
   END IF;
   IF NOT p_patch AND coalesce(jsonb_typeof(p -> 'source'), 'null') <> 'null'
@@ -214,8 +232,8 @@ REVOKE ALL ON FUNCTION vehicles.ride_validate(jsonb, boolean)
   FROM PUBLIC, anon, authenticated, service_role;
 
 -- An Idempotency-Key's first answer: NULL when the key is new (the request runs and
--- ride_key_keep stores its answer), the stored body for a retry, VS409 for a key reused
--- with another request. A concurrent retry with the same key waits here for the first to
+-- ride_log stores its answer), {"status", "body"} of the first answer for a retry, VS409 for
+-- a key reused with another request. A concurrent retry with the same key waits here for the first to
 -- commit. Internal.
 CREATE OR REPLACE FUNCTION vehicles.ride_key_claim(p_key text, p_request text) RETURNS jsonb
 LANGUAGE plpgsql SET search_path = ''
@@ -245,14 +263,14 @@ BEGIN
    WHERE user_id = v_me AND key = p_key FOR UPDATE;
   IF v_prev.created_at < now() - interval '24 hours' THEN
     UPDATE vehicles.idempotency_key
-       SET request_hash = v_hash, response = 'null'::jsonb, created_at = now()
+       SET request_hash = v_hash, response = 'null'::jsonb, status = 201, created_at = now()
      WHERE user_id = v_me AND key = p_key;
     RETURN NULL;
   ELSIF v_prev.request_hash <> v_hash THEN
     RAISE EXCEPTION USING ERRCODE = 'VS409',
       MESSAGE = 'Idempotency-Key was already used for a different request';
   END IF;
-  RETURN v_prev.response;
+  RETURN jsonb_build_object('status', v_prev.status, 'body', v_prev.response);
 END
 $$;
 REVOKE ALL ON FUNCTION vehicles.ride_key_claim(text, text)
@@ -290,7 +308,7 @@ AS $$
     WHEN p_old.bike_id IS DISTINCT FROM p_bike
       THEN 'external_id was already logged on another bike; edit that ride with PATCH'
     WHEN p_old.distance = round((p ->> 'distance')::numeric, 3)
-     AND p_old.moving_time_s IS NOT DISTINCT FROM (p ->> 'moving_time_s')::integer
+     AND p_old.moving_time_s IS NOT DISTINCT FROM (p ->> 'moving_time_s')::numeric::integer
      AND p_old.elevation_gain IS NOT DISTINCT FROM round((p ->> 'elevation_gain')::numeric, 3)
      AND p_old.ride_type::text = coalesce(p ->> 'ride_type', 'outdoor')
      AND p_old.notes IS NOT DISTINCT FROM (p ->> 'notes')
@@ -314,7 +332,7 @@ DECLARE
   v_me uuid := auth.uid();
   v_old vehicles.kilometrage_log;
   v_km numeric := round((p ->> 'distance')::numeric, 3);
-  v_moving integer := (p ->> 'moving_time_s')::integer;
+  v_moving integer := (p ->> 'moving_time_s')::numeric::integer;
   v_why text;
 BEGIN
   INSERT INTO vehicles.kilometrage_log (id, bike_id, user_id, distance, logged_at, notes,
@@ -385,8 +403,14 @@ BEGIN
   IF p_key IS NOT NULL THEN
     v_prev := vehicles.ride_key_claim(p_key, p_request);
     IF v_prev IS NOT NULL THEN
-      RETURN jsonb_build_object('replayed', true, 'status', 201, 'body', v_prev);
+      RETURN jsonb_build_object('replayed', true) || v_prev;
     END IF;
+  END IF;
+  -- A user's rides with an external_id are written one at a time: two requests (or batches)
+  -- logging the same ids in different orders would otherwise wait on each other's unique
+  -- index entries and deadlock. Taken before any row lock, released at commit.
+  IF jsonb_typeof(p -> 'external_id') = 'string' THEN
+    PERFORM pg_advisory_xact_lock(hashtext('vehicles.rides'), hashtext(v_me::text));
   END IF;
   -- The bike row lock orders this ride against installs and removals on the bike (and
   -- against other rides); the owner is checked again under it (a transfer or a deletion
@@ -396,7 +420,8 @@ BEGIN
   v_ride := vehicles.ride_insert(p_id, p_bike, p);
   v_body := vehicles.ride_answer(p_bike, v_ride.log_id, v_ride.created);
   IF p_key IS NOT NULL THEN
-    UPDATE vehicles.idempotency_key SET response = v_body
+    UPDATE vehicles.idempotency_key
+       SET response = v_body, status = CASE WHEN v_ride.created THEN 201 ELSE 200 END
      WHERE user_id = v_me AND key = p_key;
   END IF;
   RETURN jsonb_build_object('replayed', false, 'status', CASE WHEN v_ride.created THEN 201 ELSE 200 END,
@@ -439,7 +464,7 @@ BEGIN
   v_new.logged_at := coalesce((p ->> 'logged_at')::timestamptz, v_old.logged_at);
   v_new.ride_type := coalesce((p ->> 'ride_type')::vehicles.ride_type, v_old.ride_type);
   IF p ? 'moving_time_s' THEN
-    v_new.moving_time_s := (p ->> 'moving_time_s')::integer;
+    v_new.moving_time_s := (p ->> 'moving_time_s')::numeric::integer;
   END IF;
   IF p ? 'elevation_gain' THEN
     v_new.elevation_gain := round((p ->> 'elevation_gain')::numeric, 3);

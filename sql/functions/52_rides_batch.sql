@@ -3,11 +3,12 @@
 --
 -- No subtransaction per ride (PostgreSQL slows down past 64 in one transaction): everything
 -- that can refuse a ride is decided before it is written (its fields by ride_check, its
--- bike's owner, its external_id), so nothing written is ever rolled back. The caller's
--- bikes are locked once, in id order (the global order), before any ride is written, so
--- two batches, or a batch and an install, cannot deadlock. One race remains a whole-batch
--- 409: a concurrent request that logs one of the batch's external_ids with other fields
--- between our look-up and our insert (ride_insert); a retry answers each ride.
+-- bike's owner, its external_id), so nothing written is ever rolled back. A batch first
+-- takes the caller's ride lock (the transaction advisory lock ride_log takes for a ride with
+-- an external_id), so the caller's batches and keyed rides run one at a time: none can log
+-- an external_id between our look-up and our insert, and two of them cannot deadlock on each
+-- other's unique index entries. Then the caller's bikes are locked once, in id order (the
+-- global order), before any ride is written, so a batch and an install cannot deadlock.
 
 -- {"error", "message", "details"?} as the worker answers errors. Internal.
 CREATE OR REPLACE FUNCTION vehicles.ride_batch_error(p_code text, p_message text, p_details jsonb)
@@ -86,13 +87,16 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'rides',
       DETAIL = 'must be an array of 1 to 200 rides';
   END IF;
+  PERFORM pg_advisory_xact_lock(hashtext('vehicles.rides'), hashtext(v_me::text));
   -- The caller's bikes of the batch, locked once in id order before anything is written.
   PERFORM 1 FROM vehicles.user_bike b
    WHERE b.user_id = v_me
      AND b.id::text IN (SELECT lower(e ->> 'bike_id') FROM jsonb_array_elements(p_rides) e)
    ORDER BY b.id FOR NO KEY UPDATE;
   FOR r IN SELECT e, o FROM jsonb_array_elements(p_rides) WITH ORDINALITY AS x(e, o) ORDER BY o LOOP
-    v_index := coalesce((r.e ->> 'index')::integer, r.o::integer - 1);
+    v_index := CASE WHEN jsonb_typeof(r.e -> 'index') = 'number'
+                         AND (r.e ->> 'index') ~ '^[0-9]{1,9}$'
+                    THEN (r.e ->> 'index')::integer ELSE r.o::integer - 1 END;
     v_err := vehicles.ride_batch_refusal(r.e ->> 'bike_id', r.e -> 'ride');
     IF v_err IS NULL THEN
       SELECT * INTO v_old FROM vehicles.kilometrage_log l

@@ -110,10 +110,11 @@ GRANT EXECUTE ON FUNCTION vehicles.maintenance_create(uuid, uuid, uuid, jsonb)
   TO authenticated, service_role;
 
 -- Deletes a maintenance record for the owner of the bike or of the part it names (either
--- may): VS404 when there is none, VS403 when neither is the caller's. The intervals it
--- completed fall back to their previous completion (or their creation) by themselves: a
--- baseline is computed, not stored. Security definer: the caller's bike (else part) is
--- locked first (gear_lock), so a transfer of it waits or came first.
+-- may): VS404 when there is none, VS403 when neither is the caller's. When the other one is
+-- now another user's, only the caller's side is taken off the record (below). The intervals
+-- it completed fall back to their previous completion (or their creation) by themselves: a
+-- baseline is computed, not stored. Security definer: the caller's bike and part are locked
+-- first (gear_lock), so a transfer of either waits or came first.
 CREATE OR REPLACE FUNCTION vehicles.maintenance_delete(p_id uuid)
 RETURNS uuid
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = ''
@@ -136,12 +137,32 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'VS403',
       MESSAGE = 'You do not have permission to access this maintenance record';
   END IF;
+  -- Bike first, then part (the global order); each checked again once locked.
   IF v_bike_mine THEN
     PERFORM vehicles.gear_lock('bike', v_bike);
-  ELSE
+  END IF;
+  IF v_part_mine THEN
     PERFORM vehicles.gear_lock('part', v_part);
   END IF;
-  DELETE FROM vehicles.maintenance_record WHERE id = p_id;
+  IF (v_bike IS NULL OR v_bike_mine) AND (v_part IS NULL OR v_part_mine) THEN
+    DELETE FROM vehicles.maintenance_record WHERE id = p_id;
+  ELSE
+    -- The record also names another user's bike or part (one of the two changed owner
+    -- since): only the caller's side of it goes, so that user's history, and the baseline of
+    -- an interval of theirs it completes, stay as they were (api-notes: a request changes
+    -- only what its caller owns). A completion of the caller's own interval goes with it.
+    UPDATE vehicles.maintenance_record m
+       SET bike_id = CASE WHEN v_bike_mine THEN NULL ELSE m.bike_id END,
+           part_id = CASE WHEN v_part_mine THEN NULL ELSE m.part_id END,
+           interval_id = CASE WHEN EXISTS (
+                               SELECT 1 FROM vehicles.service_interval si
+                                WHERE si.id = m.interval_id
+                                  AND ((v_bike_mine AND si.bike_id = v_bike)
+                                       OR (v_part_mine AND si.part_id = v_part)))
+                              THEN NULL ELSE m.interval_id END,
+           updated_at = now()
+     WHERE m.id = p_id;
+  END IF;
   IF NOT FOUND THEN
     RAISE EXCEPTION USING ERRCODE = 'VS404', MESSAGE = 'Maintenance record not found';
   END IF;

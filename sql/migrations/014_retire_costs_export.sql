@@ -27,3 +27,8 @@ CREATE TABLE vehicles.export_log (
 CREATE INDEX export_log_user_idx ON vehicles.export_log (user_id, created_at);
 ALTER TABLE vehicles.export_log ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON TABLE vehicles.export_log FROM PUBLIC, anon, authenticated;
+
+-- An Idempotency-Key replays its first answer with that answer's status: 200 when the first
+-- request found its ride already logged under its external_id (issue 13), else 201.
+ALTER TABLE vehicles.idempotency_key
+  ADD COLUMN status smallint NOT NULL DEFAULT 201 CHECK (status IN (200, 201));

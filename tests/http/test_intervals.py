@@ -326,11 +326,16 @@ def test_maintenance_delete_ownership(db, user, other, api, other_api, make_user
     assert_error(third.api.delete(f"/api/maintenance/{m['id']}"), 403, "forbidden")
     assert_error(api.delete(f"/api/maintenance/{random_uuid()}"), 404, "not_found")
     assert_error(api.delete("/api/maintenance/nope"), 400, "validation_error", ["id"], exact=True)
-    # The part goes to another user: the record names their part, so they may delete it.
+    # The part goes to another user: the record names their part, so they may delete it,
+    # but only from their side: it stays in the bike's history (the bike is not theirs).
     assert_status(api.post(f"/api/parts/{part['id']}/transfer",
                            json={"new_owner_email": other.email}), 200)
     r = other_api.delete(f"/api/maintenance/{m['id']}")
     assert assert_status(r, 200) == {"success": True, "id": m["id"]}
+    assert_error(other_api.delete(f"/api/maintenance/{m['id']}"), 403, "forbidden")
+    assert db.query("SELECT bike_id::text, part_id FROM vehicles.maintenance_record WHERE id = %s",
+                    (m["id"],)) == [(bike["id"], None)]
+    assert_status(api.delete(f"/api/maintenance/{m['id']}"), 200)
     assert_error(api.delete(f"/api/maintenance/{m['id']}"), 404, "not_found")
     assert db.query("SELECT count(*) FROM vehicles.maintenance_record WHERE id = %s",
                     (m["id"],)) == [(0,)]

@@ -262,6 +262,42 @@ START_TEST(test_json_type)
 }
 END_TEST
 
+/* body_parse_values (a batch): numbers of any size and U+0000 are left to the member checks,
+ * everything else is refused as by body_parse. */
+START_TEST(test_values_mode)
+{
+	static const char *const taken[] = {
+		"{\"rides\": [{\"distance\": 1e308}, {\"n\": 12345678901234567890123456789012345678901234567890}]}",
+		"{\"rides\": [{\"e\": 1e99999}]}",
+		"{\"rides\": [{\"notes\": \"a\\u0000b\"}]}",
+	};
+	static const char *const refused[] = {
+		"{\"rides\": [1,]}", "{\"a\": 1, \"a\": 2}", "{\"a\": NaN}", "[1]", "", "{\"a\": 01}",
+	};
+	json_object *o;
+	const char *why;
+
+	for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+		ck_assert_int_eq(body_parse(taken[i], strlen(taken[i]), 0, &o, &why), ERR_VALIDATION);
+		ck_assert_msg(body_parse_values(taken[i], strlen(taken[i]), &o, &why) == ERR_OK, "%s", taken[i]);
+		json_object_put(o);
+	}
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		ck_assert_msg(body_parse_values(refused[i], strlen(refused[i]), &o, &why) == ERR_VALIDATION,
+			      "%s", refused[i]);
+		ck_assert_ptr_null(o);
+	}
+	/* the U+0000 is kept inside the string's length, for the member check to see */
+	ck_assert_int_eq(body_parse_values(taken[2], strlen(taken[2]), &o, &why), ERR_OK);
+	{
+		json_object *r = json_object_array_get_idx(json_object_object_get(o, "rides"), 0);
+		json_object *n = json_object_object_get(r, "notes");
+		ck_assert_int_eq(json_object_get_string_len(n), 3);
+	}
+	json_object_put(o);
+}
+END_TEST
+
 Suite *body_limits_suite(void)
 {
 	Suite *s = suite_create("body_limits");
@@ -276,6 +312,7 @@ Suite *body_limits_suite(void)
 	tcase_add_test(tc, test_depth_limit_arrays);
 	tcase_add_test(tc, test_size_limit);
 	tcase_add_test(tc, test_json_type);
+	tcase_add_test(tc, test_values_mode);
 	suite_add_tcase(s, tc);
 	return s;
 }
