@@ -20,8 +20,9 @@ err_t db_bike_update(struct db_sess *s, const char *id, const char *patch, units
 err_t db_bike_delete(struct db_sess *s, const char *id) WUR;
 err_t db_bike_set_active(struct db_sess *s, const char *id, units_unit u, json_object **bike) WUR;
 err_t db_bike_deactivate(struct db_sess *s, const char *id, units_unit u, json_object **bike) WUR;
-/* total_kilometrage, kilometrage_since_last_maintenance, days_owned,
- * days_since_last_maintenance, installed_parts_count. */
+/* total_kilometrage, total_cost, cost_per_distance (null at 0 km),
+ * kilometrage_since_last_maintenance, days_owned, days_since_last_maintenance,
+ * installed_parts_count. */
 err_t db_bike_stats(struct db_sess *s, const char *id, units_unit u, json_object **stats) WUR;
 
 #endif

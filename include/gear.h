@@ -14,20 +14,26 @@
 struct gear_input {
 	const char *name, *type, *brand, *model, *purchase_date;
 	double initial_km;       /* converted to km and rounded */
+	double purchase_price;   /* rounded to cents */
 	json_object *metadata;   /* borrowed from the body */
 	units_unit unit;
-	enum valid_result r_name, r_type, r_brand, r_model, r_date, r_initial, r_metadata;
+	enum valid_result r_name, r_type, r_brand, r_model, r_date, r_initial, r_metadata,
+		r_price;
 };
 
 /*
  * Validates body against the shared rules of api-notes: allowed and read-only fields, name,
  * type (one of types), brand, model, purchase_date, initial_kilometrage (or its alias
- * initial_mileage) in unit, metadata. patch: every field optional, nullable ones may be null.
+ * initial_mileage) in unit, metadata, purchase_price (0..RULES_COST_MAX, nullable, to 2
+ * decimals). patch: every field optional, nullable ones may be null.
  */
 void gear_validate(struct valid *v, json_object *body, const char *const *types, int patch,
 		   struct gear_input *in);
 /* The validated fields as one JSON object (keys present = fields to set), for SQL. */
 json_object *gear_patch_json(const struct gear_input *in);
+/* An amount rounded to cents, half away from zero as the decimal the client wrote
+ * (1.005 is 1.01 although its double is a hair below). */
+double gear_round_price(double v);
 /* Formats a km value for a numeric SQL parameter. */
 int gear_km_text(double km, char *buf, size_t len) WUR;
 

@@ -36,7 +36,8 @@ struct list_cache_query {
 	enum list_cache_kind kind;
 	units_unit unit;
 	long limit, offset;
-	int flag; /* bikes: include_parts (0, 1); parts: installed (-1 any, 0, 1) */
+	int flag; /* bikes: include_parts (0, 1); parts: installed (-1 any, 0, 1) + 3 * status
+		   * (0 none, 1 installed, 2 stored, 3 retired) */
 };
 
 /* One request's use of the cache. */

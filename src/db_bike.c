@@ -48,17 +48,27 @@ static struct db_stmt st_delete = {"bike_delete", "SELECT vehicles.bike_delete($
 static struct db_stmt st_set_active = {"bike_set_active", "SELECT vehicles.bike_set_active($1)", 1, 0};
 static struct db_stmt st_deactivate = {"bike_deactivate", "SELECT vehicles.bike_deactivate($1)", 1, 0};
 
-/* Day counts are whole UTC days elapsed, floored, never negative (api-notes). */
+/* Day counts are whole UTC days elapsed, floored, never negative (api-notes). total_cost:
+ * the bike's price, its maintenance, and the price of each part ever installed on it that
+ * the bike's owner still owns (each once, however often installed; removed ones too).
+ * cost_per_distance per km, unrounded (db_json rounds it in the unit shown). */
 static struct db_stmt st_stats = {"bike_stats",
 	"SELECT b.total_kilometrage,"
+	" round(tc.total, 2) AS total_cost,"
+	" tc.total / nullif(b.total_kilometrage, 0) AS cost_per_distance,"
 	" vehicles.maintenance_km_since(b.id) AS kilometrage_since_last_maintenance,"
 	" " DB_DAYS_OWNED("b") " AS days_owned,"
 	" " DB_DAYS_SINCE("lm.at") " AS days_since_last_maintenance,"
 	" (SELECT count(*) FROM vehicles.part_installation i"
 	"   WHERE i.bike_id = b.id AND i.removed_at IS NULL)::integer AS installed_parts_count"
 	" FROM vehicles.user_bike b"
-	" LEFT JOIN LATERAL (SELECT max(m.performed_at) AS at FROM vehicles.maintenance_record m"
-	"   WHERE m.bike_id = b.id) lm ON true"
+	" LEFT JOIN LATERAL (SELECT max(m.performed_at) AS at, sum(m.cost) AS cost"
+	"   FROM vehicles.maintenance_record m WHERE m.bike_id = b.id) lm ON true"
+	" CROSS JOIN LATERAL (SELECT sum(p.purchase_price) AS price FROM vehicles.user_part p"
+	"   WHERE p.user_id = b.user_id AND p.id IN (SELECT i.part_id"
+	"   FROM vehicles.part_installation i WHERE i.bike_id = b.id)) pp"
+	" CROSS JOIN LATERAL (SELECT coalesce(b.purchase_price, 0) + coalesce(lm.cost, 0)"
+	"   + coalesce(pp.price, 0) AS total) tc"
 	" WHERE b.id = $1", 1, 0};
 
 /* Adds "parts": the rows of parts (installed parts, any bikes) that are on this bike. */

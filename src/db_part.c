@@ -19,18 +19,21 @@ static struct db_stmt st_maint = {"part_maint",
 	"SELECT " DB_MAINT_COLS " FROM vehicles.maintenance_record m WHERE m.part_id = $1"
 	" ORDER BY m.performed_at DESC, m.id DESC LIMIT 50", 1, 0};
 
-/* $1: NULL for all parts, else whether it is installed now. */
+/* The list's filter on part_v P: $1 NULL for any, else whether it is installed now; $2 NULL
+ * for any status, else the status. */
+#define DB_PART_FILTER(P)                                                                \
+	" AND ($1::boolean IS NULL OR (" P ".current_bike_id IS NOT NULL) = $1::boolean)"   \
+	" AND ($2::text IS NULL OR " P ".status = $2::text)"
+
 static struct db_stmt st_count = {"part_count",
-	"SELECT count(*) FROM vehicles.part_v p WHERE p.user_id = auth.uid()"
-	" AND ($1::boolean IS NULL OR (p.current_bike_id IS NOT NULL) = $1::boolean)", 1, 0};
+	"SELECT count(*) FROM vehicles.part_v p WHERE p.user_id = auth.uid()" DB_PART_FILTER("p"), 2, 0};
 
 /* The page with its total, in one statement (db_list_counted). */
 static struct db_stmt st_page = {"part_page",
 	"SELECT " DB_PART_COLS ", (SELECT count(*) FROM vehicles.part_v c WHERE c.user_id = auth.uid()"
-	" AND ($1::boolean IS NULL OR (c.current_bike_id IS NOT NULL) = $1::boolean)) AS _total"
-	" FROM vehicles.part_v p WHERE p.user_id = auth.uid()"
-	" AND ($1::boolean IS NULL OR (p.current_bike_id IS NOT NULL) = $1::boolean)"
-	" ORDER BY p.created_at DESC, p.id DESC LIMIT $2 OFFSET $3", 3, 0};
+	DB_PART_FILTER("c") ") AS _total"
+	" FROM vehicles.part_v p WHERE p.user_id = auth.uid()" DB_PART_FILTER("p")
+	" ORDER BY p.created_at DESC, p.id DESC LIMIT $3 OFFSET $4", 4, 0};
 
 static struct db_stmt st_update = {"part_update", "SELECT vehicles.gear_update('part', $1, $2::jsonb)", 2, 0};
 static struct db_stmt st_delete = {"part_delete", "SELECT vehicles.part_delete($1)", 1, 0};
@@ -52,9 +55,13 @@ static struct db_stmt st_on_bike_count = {"part_on_bike_count",
 static struct db_stmt st_on_bike = {"part_on_bike",
 	DB_PARTS_INSTALLED("i.bike_id = $1") " LIMIT $2 OFFSET $3", 3, 0};
 
-/* current_bike is {"id", "name"}, or null when the part is on no bike. */
+/* current_bike is {"id", "name"}, or null when the part is on no bike. total_cost: the price
+ * (none is 0) and the part's maintenance; cost_per_distance per km (db_json shows it per mi
+ * when asked), unrounded here so that it is rounded once, in the unit shown. */
 static struct db_stmt st_stats = {"part_stats",
 	"SELECT p.total_kilometrage,"
+	" round(tc.total, 2) AS total_cost,"
+	" tc.total / nullif(p.total_kilometrage, 0) AS cost_per_distance,"
 	" " DB_DAYS_OWNED("p") " AS days_owned,"
 	" " DB_DAYS_SINCE("lm.at") " AS days_since_last_maintenance,"
 	" CASE WHEN cb.id IS NULL THEN NULL ELSE jsonb_build_object('id', cb.id, 'name', cb.name)"
@@ -64,8 +71,9 @@ static struct db_stmt st_stats = {"part_stats",
 	" th.km AS replacement_threshold,"
 	" CASE WHEN th.km IS NULL THEN NULL ELSE p.total_kilometrage >= th.km END AS needs_replacement"
 	" FROM vehicles.user_part p"
-	" LEFT JOIN LATERAL (SELECT max(m.performed_at) AS at FROM vehicles.maintenance_record m"
-	"   WHERE m.part_id = p.id) lm ON true"
+	" LEFT JOIN LATERAL (SELECT max(m.performed_at) AS at, sum(m.cost) AS cost"
+	"   FROM vehicles.maintenance_record m WHERE m.part_id = p.id) lm ON true"
+	" CROSS JOIN LATERAL (SELECT coalesce(p.purchase_price, 0) + coalesce(lm.cost, 0) AS total) tc"
 	" LEFT JOIN vehicles.part_installation ci ON ci.part_id = p.id AND ci.removed_at IS NULL"
 	" LEFT JOIN vehicles.user_bike cb ON cb.id = ci.bike_id"
 	" CROSS JOIN LATERAL (SELECT CASE WHEN jsonb_typeof(p.metadata -> 'replacement_threshold_km')"
@@ -116,12 +124,13 @@ err_t db_part_get(struct db_sess *s, const char *id, units_unit u, json_object *
 	return rc;
 }
 
-err_t db_part_list(struct db_sess *s, int installed, long limit, long offset, units_unit u,
-		   json_object **parts, long *total)
+err_t db_part_list(struct db_sess *s, int installed, const char *status, long limit, long offset,
+		   units_unit u, json_object **parts, long *total)
 {
 	struct db_page pg;
 	const char *inst = installed < 0 ? NULL : installed ? "true" : "false";
-	struct db_query q[2] = {{&st_count, {inst}}, {&st_page, {inst, pg.limit, pg.offset}}};
+	struct db_query q[2] = {{&st_count, {inst, status}},
+				{&st_page, {inst, status, pg.limit, pg.offset}}};
 
 	*parts = NULL;
 	if (db_page_init(&pg, limit, offset) != 0)

@@ -1,4 +1,5 @@
 /* Shared bike/part validation: one rule set, so the two resources cannot drift apart. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,7 +12,7 @@
 #define GEAR_INITIAL_PROBLEM "must be a number from 0 to " RULES_TEXT(RULES_INITIAL_KM_MAX) " km"
 
 static const char *const gear_allowed[] = {"name", "type", "brand", "model", "purchase_date",
-	"initial_kilometrage", "initial_mileage", "unit", "metadata", NULL};
+	"initial_kilometrage", "initial_mileage", "unit", "metadata", "purchase_price", NULL};
 static const char *const gear_readonly[] = {"id", "user_id", "created_at", "updated_at",
 	"total_kilometrage", "total_moving_time_s", "is_active", "current_bike_id", NULL};
 
@@ -65,6 +66,10 @@ void gear_validate(struct valid *v, json_object *body, const char *const *types,
 			in->r_initial = VALID_BAD;
 		}
 	}
+	in->r_price = valid_number(v, body, "purchase_price", 0, RULES_COST_MAX, 0, VALID_NULLABLE,
+				   &in->purchase_price);
+	if (in->r_price == VALID_SET)
+		in->purchase_price = gear_round_price(in->purchase_price);
 	/* Its size is the database's to measure, on the stored form (10_metadata.sql). */
 	in->r_metadata = valid_object(v, body, "metadata", VALID_ANY_SIZE, 0, &in->metadata);
 	if (in->r_metadata == VALID_SET)
@@ -82,6 +87,27 @@ static void gear_put_string(json_object *o, const char *key, enum valid_result r
 		json_object_object_add(o, key, json_object_new_string(s));
 	else if (r == VALID_NULL)
 		json_object_object_add(o, key, NULL);
+}
+
+double gear_round_price(double v)
+{
+	/* The decimal the client wrote may be a hair below its double (1.005 is 1.00499999..):
+	 * a relative nudge, ten times the error of the parse and the product, lifts it back, at
+	 * any magnitude up to the limit (999999999.995 too). */
+	double r = round(v * 100.0 * (1.0 + 2e-15)) / 100.0;
+	return r == 0.0 ? 0.0 : r;
+}
+
+/* The price as a JSON number printed with exactly its cents ("12.50"), not json-c's %.17g. */
+static json_object *gear_price_json(double price)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%.2f", price);
+
+	/* Never NULL for a price: that would be a JSON null, which clears it. */
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return json_object_new_double(price);
+	return json_object_new_double_s(price, buf);
 }
 
 int gear_km_text(double km, char *buf, size_t len)
@@ -106,6 +132,10 @@ json_object *gear_patch_json(const struct gear_input *in)
 		json_object_object_add(o, "initial_kilometrage", json_object_new_string(km));
 	if (in->r_metadata == VALID_SET)
 		json_object_object_add(o, "metadata", json_object_get(in->metadata));
+	if (in->r_price == VALID_SET)
+		json_object_object_add(o, "purchase_price", gear_price_json(in->purchase_price));
+	else if (in->r_price == VALID_NULL)
+		json_object_object_add(o, "purchase_price", NULL);
 	return o;
 }
 

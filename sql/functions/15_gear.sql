@@ -86,9 +86,10 @@ REVOKE ALL ON FUNCTION vehicles.gear_is_date(integer, integer, integer)
 -- One field of a bike or part create or patch, checked as the worker checks it (src/gear.c,
 -- include/rules.h), because anyone with SQL access as authenticated can call gear_create and
 -- gear_update without the worker in front. Returns it as stored: a text trimmed, an empty
--- brand or model as null, initial_kilometrage a number. A violation is VS400 with MESSAGE
--- the field and DETAIL the problem (400 with details.<field>). The metadata size is checked
--- where metadata is written (10_metadata.sql, and gear_update).
+-- brand or model as null, initial_kilometrage a number, purchase_price to the cent. A
+-- violation is VS400 with MESSAGE the field and DETAIL the problem (400 with
+-- details.<field>). The metadata size is checked where metadata is written (10_metadata.sql,
+-- and gear_update).
 CREATE OR REPLACE FUNCTION vehicles.gear_field(p_kind vehicles.entity_type, k text, v jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = ''
@@ -103,7 +104,7 @@ DECLARE
   n numeric;
 BEGIN
   IF k NOT IN ('name', 'type', 'brand', 'model', 'purchase_date', 'initial_kilometrage',
-               'metadata') THEN
+               'metadata', 'purchase_price') THEN
     v_problem := 'unknown field';
   ELSIF jsonb_typeof(v) = 'null' THEN
     IF k IN ('name', 'type', 'initial_kilometrage', 'metadata') THEN
@@ -141,6 +142,15 @@ BEGIN
       v_problem := 'must be a number from 0 to 1000000 km';
     END IF;
     v := to_jsonb(round(n, 3));
+  ELSIF k = 'purchase_price' THEN
+    -- A JSON number, as the worker checks it; stored to the cent (half away from zero).
+    IF jsonb_typeof(v) <> 'number' THEN
+      v_problem := 'must be a number';
+    ELSIF (v #>> '{}')::numeric NOT BETWEEN 0 AND 1000000000 THEN
+      v_problem := 'must be at least 0 and at most 1000000000';
+    ELSE
+      v := to_jsonb(round((v #>> '{}')::numeric, 2));
+    END IF;
   ELSIF jsonb_typeof(v) <> 'object' THEN
     v_problem := 'must be a JSON object';
   ELSE
@@ -213,9 +223,9 @@ BEGIN
   -- Only identifiers chosen here are formatted in; every value is a parameter.
   EXECUTE format($sql$
     INSERT INTO vehicles.%I (id, user_id, name, type, brand, model, purchase_date,
-                             initial_kilometrage, total_kilometrage, metadata)
+                             purchase_price, initial_kilometrage, total_kilometrage, metadata)
     SELECT $2, auth.uid(), $1 ->> 'name', ($1 ->> 'type')::vehicles.%I, $1 ->> 'brand',
-           $1 ->> 'model', ($1 ->> 'purchase_date')::date,
+           $1 ->> 'model', ($1 ->> 'purchase_date')::date, ($1 ->> 'purchase_price')::numeric,
            coalesce(($1 ->> 'initial_kilometrage')::numeric, 0),
            coalesce(($1 ->> 'initial_kilometrage')::numeric, 0),
            coalesce($1 -> 'metadata', '{}'::jsonb)$sql$,
@@ -254,6 +264,8 @@ BEGIN
       model = CASE WHEN $1 ? 'model' THEN $1 ->> 'model' ELSE model END,
       purchase_date = CASE WHEN $1 ? 'purchase_date' THEN ($1 ->> 'purchase_date')::date
                            ELSE purchase_date END,
+      purchase_price = CASE WHEN $1 ? 'purchase_price' THEN ($1 ->> 'purchase_price')::numeric
+                            ELSE purchase_price END,
       total_kilometrage = total_kilometrage
         + CASE WHEN $1 ? 'initial_kilometrage'
                THEN ($1 ->> 'initial_kilometrage')::numeric - initial_kilometrage ELSE 0 END,

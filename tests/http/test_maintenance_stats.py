@@ -12,9 +12,11 @@ pytestmark = pytest.mark.usefixtures("check_invariant")
 
 MAINT_TYPES = ["repair", "replacement", "adjustment", "cleaning", "inspection", "other"]
 BIKE_STATS = {"total_kilometrage", "kilometrage_since_last_maintenance", "days_owned",
-              "days_since_last_maintenance", "installed_parts_count", "unit"}
+              "days_since_last_maintenance", "installed_parts_count", "total_cost",
+              "cost_per_distance", "unit"}
 PART_STATS = {"total_kilometrage", "days_owned", "days_since_last_maintenance", "current_bike",
-              "installation_count", "replacement_threshold", "needs_replacement", "unit"}
+              "installation_count", "replacement_threshold", "needs_replacement", "total_cost",
+              "cost_per_distance", "unit"}
 
 
 def _m(kind, x):
@@ -185,7 +187,8 @@ def test_bike_stats_without_anything(api, create_bike):
     assert set(s) == BIKE_STATS, describe(r)
     assert s == {"total_kilometrage": 120, "kilometrage_since_last_maintenance": 120,
                  "days_owned": 0, "days_since_last_maintenance": None,
-                 "installed_parts_count": 0, "unit": "km"}
+                 "installed_parts_count": 0, "total_cost": 0, "cost_per_distance": 0,
+                 "unit": "km"}
 
 
 def test_bike_stats_after_rides_and_maintenance(api, create_bike):
@@ -206,7 +209,8 @@ def test_bike_stats_after_rides_and_maintenance(api, create_bike):
     s = assert_status(api.get(f"/api/bikes/{b['id']}/stats"), 200)
     assert s == {"total_kilometrage": 20, "kilometrage_since_last_maintenance": 10,
                  "days_owned": 10, "days_since_last_maintenance": 3,
-                 "installed_parts_count": 2, "unit": "km"}
+                 "installed_parts_count": 2, "total_cost": 0, "cost_per_distance": 0,
+                 "unit": "km"}
     mi = assert_status(api.get(f"/api/bikes/{b['id']}/stats", params={"unit": "mi"}), 200)
     assert mi["unit"] == "mi"
     assert mi["total_kilometrage"] == round(20 * 0.621371, 3)
@@ -243,7 +247,8 @@ def test_part_stats_without_anything(api):
     assert set(s) == PART_STATS, describe(r)
     assert s == {"total_kilometrage": 7, "days_owned": 0, "days_since_last_maintenance": None,
                  "current_bike": None, "installation_count": 0, "replacement_threshold": None,
-                 "needs_replacement": None, "unit": "km"}
+                 "needs_replacement": None, "total_cost": 0, "cost_per_distance": 0,
+                 "unit": "km"}
 
 
 def test_part_stats_threshold_and_bike(api, create_bike):
@@ -258,7 +263,8 @@ def test_part_stats_threshold_and_bike(api, create_bike):
     s = assert_status(api.get(f"/api/parts/{p['id']}/stats"), 200)
     assert s == {"total_kilometrage": 999.5, "days_owned": 30, "days_since_last_maintenance": 2,
                  "current_bike": {"id": y["id"], "name": "Roadie"}, "installation_count": 2,
-                 "replacement_threshold": 1000, "needs_replacement": False, "unit": "km"}
+                 "replacement_threshold": 1000, "needs_replacement": False, "total_cost": 0,
+                 "cost_per_distance": 0, "unit": "km"}
     mi = assert_status(api.get(f"/api/parts/{p['id']}/stats", params={"unit": "mi"}), 200)
     assert mi["replacement_threshold"] == 621.371 and mi["unit"] == "mi"
     assert mi["total_kilometrage"] == round(999.5 * 0.621371, 3)

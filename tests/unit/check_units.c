@@ -207,6 +207,56 @@ START_TEST(test_json_in_object)
 }
 END_TEST
 
+/* ---- cost per distance ---- */
+
+static void per_is(double per_km, units_unit u, const char *want, double want_value)
+{
+	json_object *o = units_per_distance_json(per_km, u);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(json_object_get_type(o), json_type_double);
+	ck_assert_msg(strcmp(json_object_to_json_string(o), want) == 0,
+		      "units_per_distance_json(%.17g, %s) printed %s, want %s", per_km, units_name(u),
+		      json_object_to_json_string(o), want);
+	ck_assert_double_eq_tol(json_object_get_double(o), want_value, TOL);
+	json_object_put(o);
+}
+
+START_TEST(test_per_distance_km)
+{
+	per_is(1, UNITS_KM, "1", 1);
+	per_is(0, UNITS_KM, "0", 0);
+	per_is(0.25, UNITS_KM, "0.25", 0.25);
+	per_is(1.4875, UNITS_KM, "1.4875", 1.4875);
+	per_is(10.0 / 3.0, UNITS_KM, "3.3333", 3.3333);
+	per_is(2.0 / 3.0, UNITS_KM, "0.6667", 0.6667);   /* rounded, not cut */
+	per_is(0.00005, UNITS_KM, "0.0001", 0.0001);      /* half away from zero */
+	per_is(0.00004, UNITS_KM, "0", 0);
+	per_is(1e12, UNITS_KM, "1000000000000", 1e12);   /* 1e9 over 1 m */
+}
+END_TEST
+
+START_TEST(test_per_distance_mi)
+{
+	/* 1 per km is 1 / 0.621371 = 1.60934.. per mi */
+	per_is(1, UNITS_MI, "1.6093", 1.6093);
+	per_is(0, UNITS_MI, "0", 0);
+	per_is(1.4875, UNITS_MI, "2.3939", 2.3939);
+	per_is(7.3, UNITS_MI, "11.7482", 11.7482);
+	per_is(0.621371, UNITS_MI, "1", 1);
+	per_is(10.0 / 3.0, UNITS_MI, "5.3645", 5.3645);
+}
+END_TEST
+
+START_TEST(test_per_distance_in_object)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "cost_per_distance", units_per_distance_json(1, UNITS_MI));
+	ck_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+			 "{\"cost_per_distance\":1.6093}");
+	json_object_put(o);
+}
+END_TEST
+
 Suite *units_suite(void)
 {
 	Suite *s = suite_create("units");
@@ -228,6 +278,9 @@ Suite *units_suite(void)
 	tcase_add_test(tc, test_name);
 	tcase_add_test(tc, test_json_exact);
 	tcase_add_test(tc, test_json_in_object);
+	tcase_add_test(tc, test_per_distance_km);
+	tcase_add_test(tc, test_per_distance_mi);
+	tcase_add_test(tc, test_per_distance_in_object);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,6 +1,7 @@
 /* Unit tests for valid_enum and gear.c (the shared bike/part rules of api-notes), which
  * validates with the same enum list. */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -472,6 +473,104 @@ START_TEST(test_gear_km_text)
 }
 END_TEST
 
+/* ---- purchase_price ---- */
+
+#define PRICE_RANGE "must be at least 0 and at most 1000000000"
+
+/* body's purchase_price judged as in a create: the result, the problem (NULL: none) and, when
+ * set, the value and the text gear_patch_json gives the SQL. */
+static void price_is(const char *body, enum valid_result want, const char *want_problem,
+		     double want_value, const char *want_patch)
+{
+	struct valid v;
+	struct gear_input in;
+	json_object *b, *p, *got;
+
+	gear(&v, body, 1, &in, &b);
+	ck_assert_msg(in.r_price == want, "%s: result %d, want %d", body, in.r_price, want);
+	if (want_problem) {
+		ck_problem(&v, "purchase_price", want_problem);
+		ck_assert_int_eq(nproblems(&v), 1);
+	} else {
+		ck_assert_msg(valid_ok(&v), "%s: %s", body, json_object_to_json_string(v.details));
+	}
+	if (want == VALID_SET)
+		ck_assert_double_eq_tol(in.purchase_price, want_value, TOL);
+	p = gear_patch_json(&in);
+	ck_assert_ptr_nonnull(p);
+	if (want_patch == NULL) {
+		ck_assert(!json_object_object_get_ex(p, "purchase_price", NULL));
+	} else {
+		ck_assert(json_object_object_get_ex(p, "purchase_price", &got));
+		ck_assert_str_eq(json_object_to_json_string_ext(got, JSON_C_TO_STRING_PLAIN), want_patch);
+	}
+	json_object_put(p);
+	valid_free(&v);
+	json_object_put(b);
+}
+
+START_TEST(test_gear_price_limits)
+{
+	price_is("{\"purchase_price\": 0}", VALID_SET, NULL, 0, "0.00");
+	price_is("{\"purchase_price\": 1000000000}", VALID_SET, NULL, 1e9, "1000000000.00");
+	price_is("{\"purchase_price\": 1e9}", VALID_SET, NULL, 1e9, "1000000000.00");
+	price_is("{\"purchase_price\": 349.99}", VALID_SET, NULL, 349.99, "349.99");
+	price_is("{\"purchase_price\": -0.01}", VALID_BAD, PRICE_RANGE, 0, NULL);
+	price_is("{\"purchase_price\": -0}", VALID_SET, NULL, 0, "0.00");
+	price_is("{\"purchase_price\": 1000000000.01}", VALID_BAD, PRICE_RANGE, 0, NULL);
+	price_is("{\"purchase_price\": 1e10}", VALID_BAD, PRICE_RANGE, 0, NULL);
+}
+END_TEST
+
+START_TEST(test_gear_price_types)
+{
+	price_is("{\"purchase_price\": \"12\"}", VALID_BAD, "must be a number", 0, NULL);
+	price_is("{\"purchase_price\": true}", VALID_BAD, "must be a number", 0, NULL);
+	price_is("{\"purchase_price\": [1]}", VALID_BAD, "must be a number", 0, NULL);
+	price_is("{\"purchase_price\": {}}", VALID_BAD, "must be a number", 0, NULL);
+	/* null clears it (nullable on create and patch); absent leaves it out of the SQL's fields */
+	price_is("{\"purchase_price\": null}", VALID_NULL, NULL, 0, "null");
+	price_is("{\"name\": \"n\"}", VALID_ABSENT, NULL, 0, NULL);
+}
+END_TEST
+
+START_TEST(test_gear_price_rounded_to_cents)
+{
+	price_is("{\"purchase_price\": 12.345}", VALID_SET, NULL, 12.35, "12.35");
+	price_is("{\"purchase_price\": 12.344}", VALID_SET, NULL, 12.34, "12.34");
+	price_is("{\"purchase_price\": 1.005}", VALID_SET, NULL, 1.01, "1.01");
+	price_is("{\"purchase_price\": 0.004}", VALID_SET, NULL, 0, "0.00");
+	price_is("{\"purchase_price\": 999999999.995}", VALID_SET, NULL, 1e9, "1000000000.00");
+	/* on create too, with the other fields */
+	{
+		struct valid v;
+		struct gear_input in;
+		json_object *b;
+
+		gear(&v, "{\"name\": \"n\", \"type\": \"road\", \"purchase_price\": 19.999}", 0,
+		     &in, &b);
+		ck_assert(valid_ok(&v));
+		ck_assert_int_eq(in.r_price, VALID_SET);
+		ck_assert_double_eq_tol(in.purchase_price, 20, TOL);
+		valid_free(&v);
+		json_object_put(b);
+	}
+}
+END_TEST
+
+START_TEST(test_gear_round_price)
+{
+	ck_assert_double_eq_tol(gear_round_price(1.005), 1.01, TOL);
+	ck_assert_double_eq_tol(gear_round_price(2.675), 2.68, TOL);
+	ck_assert_double_eq_tol(gear_round_price(0.1 + 0.2), 0.3, TOL);
+	ck_assert_double_eq_tol(gear_round_price(12.344999), 12.34, TOL);
+	ck_assert_double_eq_tol(gear_round_price(999999999.994), 999999999.99, 1e-6);
+	ck_assert_double_eq_tol(gear_round_price(999999999.995), 1e9, 1e-6);
+	ck_assert(gear_round_price(0.004) == 0.0 && !signbit(gear_round_price(0.004)));
+	ck_assert(gear_round_price(0) == 0.0);
+}
+END_TEST
+
 Suite *valid_gear_suite(void)
 {
 	Suite *s = suite_create("valid_gear");
@@ -492,6 +591,10 @@ Suite *valid_gear_suite(void)
 	tcase_add_test(tc, test_gear_metadata_size_is_the_databases);
 	tcase_add_test(tc, test_gear_all_problems_at_once);
 	tcase_add_test(tc, test_gear_km_text);
+	tcase_add_test(tc, test_gear_price_limits);
+	tcase_add_test(tc, test_gear_price_types);
+	tcase_add_test(tc, test_gear_price_rounded_to_cents);
+	tcase_add_test(tc, test_gear_round_price);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("gear_messages");
