@@ -58,6 +58,16 @@ struct ctx {
 	const char *err_msg;      /* overrides the default message of the error */
 	json_object *err_details; /* owned; field -> problem */
 	char allow[64];           /* Allow header for 405 */
+	long retry_after;         /* > 0: an error answer's Retry-After (a 429 of the handler's) */
+
+	/* A streamed answer (GET /api/export): the handler writes the head and the body itself,
+	 * through sink (the worker's FastCGI stream; 0 or -1), and the worker adds nothing. If
+	 * the handler fails once the head is out, the worker fails the FastCGI connection
+	 * (worker_cut): nginx then ends the client's response without its last chunk, so a
+	 * truncated document is never taken for a whole one. */
+	int (*sink)(void *arg, const char *buf, size_t len);
+	void *sink_arg;
+	int streamed; /* the head went out through sink */
 };
 
 void ctx_init(struct ctx *c);
@@ -71,5 +81,9 @@ const char *ctx_query(const struct ctx *c, const char *name);
 err_t ctx_fail(struct ctx *c, err_t e, const char *msg, json_object *details);
 /* One-field validation failure: details {field: problem}. */
 err_t ctx_fail_field(struct ctx *c, const char *field, const char *problem);
+/* A streamed answer: its head (200, JSON, no-store; no Content-Length), then its body a
+ * piece at a time. ERR_UNAVAILABLE when the stream is gone (nginx or the client left). */
+err_t ctx_stream_begin(struct ctx *c) WUR;
+err_t ctx_stream_write(struct ctx *c, const char *buf, size_t len) WUR;
 
 #endif

@@ -85,6 +85,13 @@ struct db_conn *db_open(const char *conninfo);
 void db_close(struct db_conn *db);
 /* Connects now (the first request should not pay for it); 0 when connected. */
 int db_connect_now(struct db_conn *db, const struct log_ctx *log);
+/* The session's connection, connected and idle, for the one request that needs a transaction
+ * across several round trips (the export's cursors): NULL when the database is unreachable.
+ * Only unnamed statements (PQexec, PQexecParams) go on it; the borrower ends its transaction,
+ * and db_giveback rolls back whatever it left (or drops a connection that broke), so nothing
+ * of the request survives it. */
+PGconn *db_borrow(struct db_sess *s);
+void db_giveback(struct db_sess *s);
 
 /* Runs s's pre statements and then q[0..n) as one transaction in one round trip. Retries
  * serialization failures, deadlocks and statements a schema change invalidated; maps

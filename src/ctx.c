@@ -110,3 +110,22 @@ err_t ctx_fail_field(struct ctx *c, const char *field, const char *problem)
 		json_object_object_add(d, field, json_object_new_string(problem));
 	return ctx_fail(c, ERR_VALIDATION, NULL, d);
 }
+
+err_t ctx_stream_begin(struct ctx *c)
+{
+	static const char head[] = "Status: 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+				   "Cache-Control: no-store\r\n\r\n";
+
+	if (c->sink == NULL || c->streamed)
+		return ERR_INTERNAL;
+	c->streamed = 1;
+	c->status = 200;
+	return ctx_stream_write(c, head, sizeof(head) - 1);
+}
+
+err_t ctx_stream_write(struct ctx *c, const char *buf, size_t len)
+{
+	if (c->sink == NULL || !c->streamed)
+		return ERR_INTERNAL;
+	return c->sink(c->sink_arg, buf, len) == 0 ? ERR_OK : ERR_UNAVAILABLE;
+}

@@ -53,6 +53,7 @@ static const char db_begin_sql[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ O
 
 /* DATABASE_POOL_MODE, for the connections db_open makes from now on. */
 static int db_pool_tx;
+static int db_end_transaction(struct db_conn *db);
 
 void db_set_pool_transaction(int on)
 {
@@ -157,6 +158,28 @@ static int db_ensure(struct db_conn *db, const struct log_ctx *log)
 int db_connect_now(struct db_conn *db, const struct log_ctx *log)
 {
 	return db_ensure(db, log);
+}
+
+PGconn *db_borrow(struct db_sess *s)
+{
+	struct db_conn *db = s->conn;
+
+	if (db == NULL || db_ensure(db, s->log) != 0)
+		return NULL;
+	return db->pg;
+}
+
+void db_giveback(struct db_sess *s)
+{
+	struct db_conn *db = s->conn;
+
+	if (db == NULL || db->pg == NULL)
+		return;
+	/* Whatever the borrower left open goes now: the next request starts idle. */
+	if (PQstatus(db->pg) != CONNECTION_OK || db_end_transaction(db) != 0) {
+		log_error(s->log, "database connection lost: %s", PQerrorMessage(db->pg));
+		db_drop(db);
+	}
 }
 
 static int db_state_is(const char *state, const char *const *list)

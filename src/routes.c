@@ -2,12 +2,14 @@
 #include <string.h>
 
 #include "bikes.h"
+#include "export.h"
 #include "health.h"
 #include "installs.h"
 #include "intervals.h"
 #include "maintenance.h"
 #include "parts.h"
 #include "req.h"
+#include "retire.h"
 #include "rides.h"
 #include "routes.h"
 #include "summary.h"
@@ -72,6 +74,9 @@ const struct router_route routes_table[] = {
 	{"POST", "/api/parts/:id/transfer", transfers_run, R_USER, "transfers.part", OWN_PART("id")},
 	{"GET", "/api/parts/:id/history", transfers_history, R_USER, "transfers.part_history", OWN_PART("id")},
 
+	/* Streamed, one snapshot, 5 an hour per user (src/export.c); its own statement bound. */
+	{"GET", "/api/export", export_run, R_USER, "export.run", {{NULL, ENTITY_BIKE}}, EXPORT_TIMEOUT_MS},
+
 	{"GET", "/internal/bikes/user/:user_id/summary", summary_user, R_SERVICE, "internal.summary"},
 
 	{"GET", "/api/bikes/:bike_id/parts", installs_list, R_USER, "installs.list", OWN_BIKE("bike_id")},
@@ -79,6 +84,10 @@ const struct router_route routes_table[] = {
 	 OWN_BIKE_PART("bike_id", "part_id")},
 	{"POST", "/api/bikes/:bike_id/parts/:part_id/remove", installs_remove, R_USER, "installs.remove",
 	 OWN_BIKE_PART("bike_id", "part_id")},
+	{"POST", "/api/bikes/:bike_id/parts/:part_id/replace", installs_replace, R_USER, "installs.replace",
+	 OWN_BIKE_PART("bike_id", "part_id")},
+	{"POST", "/api/parts/:id/retire", retire_part, R_USER, "parts.retire", OWN_PART("id")},
+	{"POST", "/api/parts/:id/unretire", retire_unretire, R_USER, "parts.unretire", OWN_PART("id")},
 
 	{"POST", "/api/parts", parts_create, R_USER, "parts.create"},
 	{"GET", "/api/parts", parts_list, R_USER, "parts.list"},

@@ -137,6 +137,8 @@ static int worker_reply(struct ctx *c, FCGX_Request *req, err_t rc)
 	 * trouble, worth a retry shortly. */
 	if (rc == ERR_UNAVAILABLE)
 		FCGX_PutS("Retry-After: 2\r\n", req->out);
+	if (rc == ERR_RATE_LIMITED && c->retry_after > 0)
+		FCGX_FPrintF(req->out, "Retry-After: %ld\r\n", c->retry_after);
 	FCGX_PutS("\r\n", req->out);
 	/* HEAD: GET's status and headers, no body (nginx would drop it; no need to send it) */
 	if (strcmp(c->method ? c->method : "", "HEAD") != 0)
@@ -191,8 +193,27 @@ static size_t worker_metrics_route(const struct ctx *c, int dispatched)
 	return r != NULL ? (size_t)(r - routes_table) : METRICS_ROUTE_UNMATCHED;
 }
 
-/* Serves one request; 1 when its whole stdin was read. *status, *route: for the metrics. */
-static int worker_handle(struct ctx *c, FCGX_Request *req, int *status, size_t *route)
+/* A streamed answer's writes (ctx.h: sink), all of buf or -1. */
+static int worker_sink(void *arg, const char *buf, size_t len)
+{
+	FCGX_Stream *out = arg;
+
+	while (len > 0) {
+		int n = len > 65536 ? 65536 : (int)len;
+		if (FCGX_PutStr(buf, n, out) != n)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* How a request's connection ends: as libfcgi does (waiting for nginx to close its side),
+ * at once (its whole stdin was read), or cut (a streamed answer failed after its head). */
+enum worker_end { WORKER_END_WAIT, WORKER_END_NOW, WORKER_END_CUT };
+
+/* Serves one request. *status, *route: for the metrics. */
+static enum worker_end worker_handle(struct ctx *c, FCGX_Request *req, int *status, size_t *route)
 {
 	int eof, dispatched = 0;
 	char **env = req->envp;
@@ -211,6 +232,8 @@ static int worker_handle(struct ctx *c, FCGX_Request *req, int *status, size_t *
 		c->method = "GET";
 	if (c->path == NULL)
 		c->path = "/";
+	c->sink = worker_sink;
+	c->sink_arg = req->out;
 	ctx_parse_query(c, FCGX_GetParam("QUERY_STRING", env));
 
 	rc = worker_read_body(c, req, &eof);
@@ -225,9 +248,33 @@ static int worker_handle(struct ctx *c, FCGX_Request *req, int *status, size_t *
 		dispatched = 1;
 		rc = routes_dispatch(c);
 	}
-	*status = worker_reply(c, req, rc);
 	*route = worker_metrics_route(c, dispatched);
-	return eof;
+	if (c->streamed && rc != ERR_OK) {
+		log_error(&c->log, "%s %s: streamed answer cut short (%s)", c->method, c->path,
+			  err_code(rc));
+		*status = 500;
+		return WORKER_END_CUT;
+	}
+	*status = c->streamed ? c->status : worker_reply(c, req, rc);
+	return eof ? WORKER_END_NOW : WORKER_END_WAIT;
+}
+
+/* Ends the connection so that nginx fails the response it is passing on: it closes the
+ * client's connection without the last chunk, and the client knows the document is
+ * truncated. Closing alone would not do: without fastcgi_keep_conn, nginx takes the end of
+ * the connection for the end of the answer, END_REQUEST or not. A record header of
+ * protocol version 0 (after the whole records libfcgi wrote; what it still buffers is
+ * dropped) is an upstream error to nginx. */
+static void worker_cut(FCGX_Request *req)
+{
+	static const unsigned char bad[8]; /* version 0: "unsupported FastCGI protocol version" */
+
+	/* (a failed write: nginx is gone already, and there is nothing left to cut) */
+	ssize_t n = req->ipcFd >= 0 ? write(req->ipcFd, bad, sizeof(bad)) : -1;
+
+	(void)n;
+	(void)FCGX_Detach(req); /* no shutdown-and-wait: close at once */
+	FCGX_Free(req, 1);
 }
 
 /* Installs the stop handler before FCGX_Init (libfcgi then keeps it) and blocks the stop
@@ -341,9 +388,18 @@ static int worker_serve(struct ctx *c, FCGX_Request *req, const sigset_t *open,
 		 * instead of waiting on nginx's event loop. */
 		t0 = worker_now_us();
 		metrics_request_begin();
-		if (worker_handle(c, req, &status, &route) && FCGX_Detach(req) != 0)
-			log_warn(log, "FastCGI detach failed");
-		FCGX_Finish_r(req);
+		switch (worker_handle(c, req, &status, &route)) {
+		case WORKER_END_CUT:
+			worker_cut(req);
+			break;
+		case WORKER_END_NOW:
+			if (FCGX_Detach(req) != 0)
+				log_warn(log, "FastCGI detach failed");
+			/* fall through */
+		default:
+			FCGX_Finish_r(req);
+			break;
+		}
 		metrics_request_end(route, status, worker_now_us() - t0);
 		ctx_reset(c);
 		worker_trim();

@@ -293,6 +293,7 @@ GRANT EXECUTE ON FUNCTION vehicles.interval_delete(uuid) TO authenticated, servi
 -- current bike), parts at or past metadata.replacement_threshold_km (task 'replace') and
 -- bikes whose distance since their last maintenance reached metadata.maintenance_interval_km
 -- (task 'service'), those two always 'overdue' with interval_id null. Distances in km.
+-- A retired part is not due for anything: neither its intervals nor its 'replace' row.
 -- Runs as the caller (RLS in force); the statuses through interval_status.
 CREATE OR REPLACE FUNCTION vehicles.interval_due()
 RETURNS TABLE (interval_id uuid, part_id uuid, bike_id uuid, task text, pct numeric,
@@ -304,7 +305,7 @@ AS $$
     JOIN vehicles.service_interval si ON si.part_id = p.id
     LEFT JOIN vehicles.part_installation ci ON ci.part_id = p.id AND ci.removed_at IS NULL
     CROSS JOIN LATERAL vehicles.interval_status(si.id) s
-   WHERE p.user_id = auth.uid()
+   WHERE p.user_id = auth.uid() AND p.retired_at IS NULL
   UNION ALL
   SELECT si.id, NULL, si.bike_id, si.task, s.pct, s.state, s.distance, si.every_distance
     FROM vehicles.user_bike b
@@ -320,7 +321,7 @@ AS $$
                                     = 'number'
                                THEN (p.metadata ->> 'replacement_threshold_km')::numeric END AS km) th
     LEFT JOIN vehicles.part_installation ci ON ci.part_id = p.id AND ci.removed_at IS NULL
-   WHERE p.user_id = auth.uid() AND p.total_kilometrage >= th.km
+   WHERE p.user_id = auth.uid() AND p.retired_at IS NULL AND p.total_kilometrage >= th.km
   UNION ALL
   SELECT NULL, NULL, b.id, 'service',
          CASE WHEN mi.km > 0 THEN round(ks.km * 100 / mi.km, 1) END, 'overdue', ks.km, mi.km
@@ -333,3 +334,22 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION vehicles.interval_due() FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION vehicles.interval_due() TO authenticated, service_role;
+
+-- Copies every service interval of part p_from to part p_to (same task, measures and
+-- warn_at_pct) with created_at p_at: the copies' baseline is p_at, the moment of a
+-- replacement (part_replace). p_from keeps its own. Internal: the caller holds both parts'
+-- locks and has checked that both are the caller's.
+CREATE OR REPLACE FUNCTION vehicles.interval_copy(p_from uuid, p_to uuid, p_at timestamptz)
+RETURNS void
+LANGUAGE sql SET search_path = ''
+AS $$
+  INSERT INTO vehicles.service_interval (part_id, task, every_distance, every_moving_hours,
+                                         every_days, warn_at_pct, created_at, updated_at)
+  SELECT p_to, si.task, si.every_distance, si.every_moving_hours, si.every_days,
+         si.warn_at_pct, p_at, greatest(p_at, now())
+    FROM vehicles.service_interval si
+   WHERE si.part_id = p_from
+   ORDER BY si.created_at, si.id;
+$$;
+REVOKE ALL ON FUNCTION vehicles.interval_copy(uuid, uuid, timestamptz)
+  FROM PUBLIC, anon, authenticated, service_role;

@@ -12,6 +12,8 @@
 --           written: api-notes, Kilometrage), never both, never neither; and each credit or
 --           withheld record is for such a pair, with the ride's distance.
 --   and no part has two open installations.
+--   retirement: a retired part has no open installation (retired_installed) and no credit
+--           of a ride logged at or after its retired_at (credit_after_retirement).
 -- The id is the bike's or the part's.
 CREATE OR REPLACE FUNCTION vehicles.kilometrage_check()
 RETURNS TABLE (kind text, id uuid, expected numeric, actual numeric)
@@ -74,6 +76,17 @@ AS $$
   SELECT 'open_installations', i.part_id, 1, count(*)
     FROM vehicles.part_installation i WHERE i.removed_at IS NULL
    GROUP BY i.part_id HAVING count(*) > 1
+  UNION ALL
+  SELECT 'retired_installed', i.part_id, 0, count(*)
+    FROM vehicles.part_installation i JOIN vehicles.user_part p ON p.id = i.part_id
+   WHERE i.removed_at IS NULL AND p.retired_at IS NOT NULL
+   GROUP BY i.part_id
+  UNION ALL
+  SELECT 'credit_after_retirement', c.part_id, NULL, c.distance
+    FROM vehicles.kilometrage_credit c
+    JOIN vehicles.kilometrage_log l ON l.id = c.log_id
+    JOIN vehicles.user_part p ON p.id = c.part_id
+   WHERE p.retired_at IS NOT NULL AND l.logged_at >= p.retired_at
 $$;
 REVOKE ALL ON FUNCTION vehicles.kilometrage_check() FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION vehicles.kilometrage_check() TO service_role;

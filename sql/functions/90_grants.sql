@@ -41,3 +41,8 @@ GRANT USAGE ON SEQUENCE vehicles.kilometrage_credit_id_seq TO service_role;
 REVOKE ALL ON TABLE vehicles.service_interval FROM PUBLIC, anon, authenticated, service_role;
 GRANT SELECT ON TABLE vehicles.service_interval TO authenticated;
 GRANT ALL ON TABLE vehicles.service_interval TO service_role;
+
+-- The export log (014): counted and written only by vehicles.export_begin (78_export.sql,
+-- security definer); no user reads it, operators do as the service role.
+REVOKE ALL ON TABLE vehicles.export_log FROM PUBLIC, anon, authenticated, service_role;
+GRANT ALL ON TABLE vehicles.export_log TO service_role;

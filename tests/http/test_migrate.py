@@ -50,6 +50,7 @@ GRANTEES = {
     "ride_log": BOTH, "ride_delete": BOTH, "ride_update": BOTH, "ride_batch": BOTH,
     "ride_check": set(), "ride_key_claim": set(), "ride_answer": set(), "ride_differs": set(),
     "ride_insert": set(), "ride_batch_error": set(), "ride_batch_refusal": set(),
+    "ride_time": set(),
     "idempotency_sweep": {"service_role"}, "maintenance_km_since": BOTH,
     "maintenance_create": BOTH, "kilometrage_check": {"service_role"},
     # service intervals (62_intervals.sql) and the maintenance record's delete
@@ -62,10 +63,16 @@ GRANTEES = {
     "bike_active_id": BOTH, "gear_validate": set(), "gear_field": set(), "gear_is_date": set(),
     "maintenance_time": set(), "metadata_check": set(),
     "summary_get": {"service_role"},
+    # the export's hourly limit (78_export.sql)
+    "export_begin": {"authenticated"},
     # the list cache's generations (85_cache.sql): the caller's, a WHEN of service_role's
     # writes, triggers
     "list_gen": {"authenticated"}, "list_gen_note": {"service_role"}, "list_gen_bump": set(),
     "list_gen_bump_installation": set(), "list_gen_truncate": set(),
+    # retirement and replacement (issue 14: 40_parts.sql, 62_intervals.sql)
+    "installation_open": set(), "installation_close": set(), "installation_start_check": set(),
+    "retire_reason_check": set(), "part_retire": BOTH, "part_unretire": BOTH,
+    "part_replace": BOTH, "interval_copy": set(),
 }
 
 

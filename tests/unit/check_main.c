@@ -26,6 +26,7 @@ Suite *keyshare_suite(void);
 Suite *metrics_suite(void);
 Suite *db_suite(void);
 Suite *ride_fields_suite(void);
+Suite *export_suite(void);
 
 int main(void)
 {
@@ -53,6 +54,7 @@ int main(void)
 	srunner_add_suite(sr, metrics_suite());
 	srunner_add_suite(sr, db_suite());
 	srunner_add_suite(sr, ride_fields_suite());
+	srunner_add_suite(sr, export_suite());
 	/* Fork mode is left to CK_FORK (the default: fork, so one crash fails one test). */
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
