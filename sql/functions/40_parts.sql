@@ -132,6 +132,12 @@ DECLARE
 BEGIN
   SELECT max(removed_at) INTO v_last_end FROM vehicles.part_installation WHERE part_id = p_part;
   SELECT unretired_at INTO v_back FROM vehicles.user_part WHERE id = p_part;
+  -- The later bound is the one to name: after a retirement, coming back into service.
+  IF p_at < v_back AND v_back >= coalesce(v_last_end, v_back) THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = p_field,
+      DETAIL = 'must not be before ' || p_what || ' came back into service ('
+               || to_char(v_back AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ')';
+  END IF;
   IF p_at < v_last_end THEN
     RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = p_field,
       DETAIL = 'must not be before the end of ' || p_what || '''s previous installation ('
@@ -258,30 +264,42 @@ AS $$
 DECLARE
   v_at timestamptz := p_at;
   v_reason text;
-  v_bike uuid;
+  v_seen vehicles.part_installation;
   v_last vehicles.part_installation;
+  v_got timestamptz;
 BEGIN
   PERFORM vehicles.gear_assert('part', p_part);
   PERFORM vehicles.installation_time_check('retired_at', p_at);
   v_reason := vehicles.retire_reason_check(p_reason);
-  SELECT bike_id INTO v_bike FROM vehicles.part_installation WHERE part_id = p_part
+  -- When the caller got the part by a transfer: the time before is the previous owner's
+  -- (api-notes: a request changes only what its caller owns), so no retirement reaches into
+  -- it, and an installation that ended by then is neither shortened nor its bike locked.
+  SELECT max(h.transferred_at) INTO v_got FROM vehicles.ownership_history h
+   WHERE h.entity_type = 'part' AND h.entity_id = p_part AND h.new_owner_id = auth.uid();
+  SELECT * INTO v_seen FROM vehicles.part_installation WHERE part_id = p_part
    ORDER BY installed_at DESC, created_at DESC LIMIT 1;
-  IF v_bike IS NOT NULL THEN
-    PERFORM 1 FROM vehicles.user_bike WHERE id = v_bike FOR UPDATE;
+  IF v_seen.id IS NOT NULL AND (v_seen.removed_at IS NULL OR v_got IS NULL
+                                OR v_seen.removed_at > v_got) THEN
+    PERFORM 1 FROM vehicles.user_bike WHERE id = v_seen.bike_id FOR UPDATE;
   END IF;
   PERFORM vehicles.gear_lock('part', p_part);
   SELECT * INTO v_last FROM vehicles.part_installation WHERE part_id = p_part
    ORDER BY installed_at DESC, created_at DESC LIMIT 1;
-  IF v_last.bike_id IS DISTINCT FROM v_bike THEN
+  IF v_last.id IS DISTINCT FROM v_seen.id THEN
     RAISE EXCEPTION USING ERRCODE = 'VS409', MESSAGE = 'part was installed concurrently; retry';
   END IF;
   IF v_at IS NULL THEN
-    v_at := greatest(clock_timestamp(), v_last.installed_at);
+    v_at := greatest(clock_timestamp(), v_last.installed_at, v_got);
   END IF;
   IF v_at < v_last.installed_at THEN
     RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'retired_at',
       DETAIL = 'must not be before its last installation began ('
                || to_char(v_last.installed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ')';
+  END IF;
+  IF v_at < v_got THEN
+    RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'retired_at',
+      DETAIL = 'must not be before the part became yours ('
+               || to_char(v_got AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ')';
   END IF;
   IF EXISTS (SELECT 1 FROM vehicles.user_part WHERE id = p_part AND retired_at IS NOT NULL) THEN
     RAISE EXCEPTION USING ERRCODE = 'VS409', MESSAGE = 'part is already retired';

@@ -337,8 +337,10 @@ GRANT EXECUTE ON FUNCTION vehicles.interval_due() TO authenticated, service_role
 
 -- Copies every service interval of part p_from to part p_to (same task, measures and
 -- warn_at_pct) with created_at p_at: the copies' baseline is p_at, the moment of a
--- replacement (part_replace). p_from keeps its own. Internal: the caller holds both parts'
--- locks and has checked that both are the caller's.
+-- replacement (part_replace). p_from keeps its own. One that p_to already has (the same task
+-- and measures: two parts swapped back and forth) is not copied again, so swaps do not
+-- multiply intervals. Internal: the caller holds both parts' locks and has checked that both
+-- are the caller's.
 CREATE OR REPLACE FUNCTION vehicles.interval_copy(p_from uuid, p_to uuid, p_at timestamptz)
 RETURNS void
 LANGUAGE sql SET search_path = ''
@@ -349,6 +351,11 @@ AS $$
          si.warn_at_pct, p_at, greatest(p_at, now())
     FROM vehicles.service_interval si
    WHERE si.part_id = p_from
+     AND NOT EXISTS (SELECT 1 FROM vehicles.service_interval t
+                      WHERE t.part_id = p_to AND t.task = si.task
+                        AND t.every_distance IS NOT DISTINCT FROM si.every_distance
+                        AND t.every_moving_hours IS NOT DISTINCT FROM si.every_moving_hours
+                        AND t.every_days IS NOT DISTINCT FROM si.every_days)
    ORDER BY si.created_at, si.id;
 $$;
 REVOKE ALL ON FUNCTION vehicles.interval_copy(uuid, uuid, timestamptz)
