@@ -278,44 +278,49 @@ REVOKE ALL ON FUNCTION vehicles.ride_key_claim(text, text)
 
 -- {bike, log, affected_parts} of a ride, distances in km: affected_parts are the caller's
 -- parts the ride is credited to (none when p_credited is false: a ride found again by its
--- external_id credited nothing this time). Internal.
+-- external_id credited nothing this time). Internal. PL/pgSQL, not SQL: a SQL function with
+-- SET is planned again on every call, and every ride calls this; PL/pgSQL keeps its plans.
 CREATE OR REPLACE FUNCTION vehicles.ride_answer(p_bike uuid, p_log uuid, p_credited boolean)
 RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = ''
+LANGUAGE plpgsql STABLE SET search_path = ''
 AS $$
-  SELECT jsonb_build_object(
+BEGIN
+  RETURN jsonb_build_object(
     'bike', (SELECT to_jsonb(b) FROM vehicles.bike_v b WHERE b.id = p_bike),
     'log', (SELECT to_jsonb(l) FROM vehicles.kilometrage_log l WHERE l.id = p_log),
     'affected_parts', CASE WHEN p_credited THEN coalesce((
       SELECT jsonb_agg(to_jsonb(p) ORDER BY p.name, p.id) FROM vehicles.part_v p
        WHERE p.id IN (SELECT c.part_id FROM vehicles.kilometrage_credit c WHERE c.log_id = p_log)
-         AND p.user_id = auth.uid()), '[]'::jsonb) ELSE '[]'::jsonb END)
+         AND p.user_id = auth.uid()), '[]'::jsonb) ELSE '[]'::jsonb END);
+END
 $$;
 REVOKE ALL ON FUNCTION vehicles.ride_answer(uuid, uuid, boolean)
   FROM PUBLIC, anon, authenticated, service_role;
 
 -- A ride logged again under its (source, external_id): the same ride (same bike, same
 -- fields; logged_at equal or not given) is NULL, anything else the 409's message. Internal.
+-- PL/pgSQL for its cached plan (a SQL function with SET is planned on every call).
 CREATE OR REPLACE FUNCTION vehicles.ride_differs(p_old vehicles.kilometrage_log, p_bike uuid,
                                                  p jsonb)
 RETURNS text
-LANGUAGE sql STABLE SET search_path = ''
+LANGUAGE plpgsql STABLE SET search_path = ''
 AS $$
-  SELECT CASE
-    WHEN NOT EXISTS (SELECT 1 FROM vehicles.user_bike b
-                      WHERE b.id = p_old.bike_id AND b.user_id = auth.uid())
-      THEN 'external_id was already logged, on a bike you no longer own'
-    WHEN p_old.bike_id IS DISTINCT FROM p_bike
-      THEN 'external_id was already logged on another bike; edit that ride with PATCH'
-    WHEN p_old.distance = round((p ->> 'distance')::numeric, 3)
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM vehicles.user_bike b
+                  WHERE b.id = p_old.bike_id AND b.user_id = auth.uid()) THEN
+    RETURN 'external_id was already logged, on a bike you no longer own';
+  ELSIF p_old.bike_id IS DISTINCT FROM p_bike THEN
+    RETURN 'external_id was already logged on another bike; edit that ride with PATCH';
+  ELSIF p_old.distance = round((p ->> 'distance')::numeric, 3)
      AND p_old.moving_time_s IS NOT DISTINCT FROM (p ->> 'moving_time_s')::numeric::integer
      AND p_old.elevation_gain IS NOT DISTINCT FROM round((p ->> 'elevation_gain')::numeric, 3)
      AND p_old.ride_type::text = coalesce(p ->> 'ride_type', 'outdoor')
      AND p_old.notes IS NOT DISTINCT FROM (p ->> 'notes')
-     AND (p ->> 'logged_at' IS NULL OR p_old.logged_at = (p ->> 'logged_at')::timestamptz)
-      THEN NULL
-    ELSE 'external_id was already logged with other fields; edit that ride with PATCH'
-  END
+     AND (p ->> 'logged_at' IS NULL OR p_old.logged_at = (p ->> 'logged_at')::timestamptz) THEN
+    RETURN NULL;
+  END IF;
+  RETURN 'external_id was already logged with other fields; edit that ride with PATCH';
+END
 $$;
 REVOKE ALL ON FUNCTION vehicles.ride_differs(vehicles.kilometrage_log, uuid, jsonb)
   FROM PUBLIC, anon, authenticated, service_role;
