@@ -91,6 +91,9 @@ int db_connect_now(struct db_conn *db, const struct log_ctx *log);
  * and db_giveback rolls back whatever it left (or drops a connection that broke), so nothing
  * of the request survives it. */
 PGconn *db_borrow(struct db_sess *s);
+/* Whether an error's SQLSTATE (NULL: none, the connection failed) is the database's trouble,
+ * answered 503: a lost or refused connection, a shutdown, a timeout, no resources. */
+int db_state_unavailable(const char *state);
 void db_giveback(struct db_sess *s);
 
 /* Runs s's pre statements and then q[0..n) as one transaction in one round trip. Retries

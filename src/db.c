@@ -190,6 +190,15 @@ static int db_state_is(const char *state, const char *const *list)
 	return 0;
 }
 
+int db_state_unavailable(const char *state)
+{
+	/* A statement or lock timeout (57014, 55P03) is the service's trouble, not a conflict
+	 * of the client's request with state: 503, to be retried. */
+	static const char *const unavailable[] = {"08", "57P", "53", "57014", "55P03", NULL};
+
+	return state == NULL || db_state_is(state, unavailable);
+}
+
 /* VS4xx are raised by our own SQL functions with texts meant for the client. */
 static err_t db_map_ours(struct db_conn *db, const char *state, const char *msg, const char *detail)
 {
@@ -217,9 +226,6 @@ static err_t db_map_error(struct db_conn *db, const PGresult *r, const struct lo
 {
 	static const char *const conflict[] = {"23505", "23503", "40001", "40P01", NULL};
 	static const char *const retry[] = {"40001", "40P01", NULL};
-	/* A statement or lock timeout (57014, 55P03) is the service's trouble, not a conflict
-	 * of the client's request with state: 503, to be retried. */
-	static const char *const unavailable[] = {"08", "57P", "53", "57014", "55P03", NULL};
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 
@@ -250,7 +256,7 @@ static err_t db_map_error(struct db_conn *db, const PGresult *r, const struct lo
 		log_warn(log, "row-level security refused sqlstate=%s: %s", state, msg);
 		return ERR_FORBIDDEN;
 	}
-	if (db_state_is(state, unavailable)) {
+	if (db_state_unavailable(state)) {
 		log_error(log, "database unavailable sqlstate=%s: %s", state, msg);
 		return ERR_UNAVAILABLE;
 	}

@@ -107,8 +107,7 @@ static err_t db_export_fail(struct db_export *x, const PGresult *r, const char *
 
 	log_error(x->log, "export: %s failed sqlstate=%s: %s", what, state ? state : "-",
 		  r ? PQresultErrorMessage(r) : PQerrorMessage(x->pg));
-	if (state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
-	    strncmp(state, "53", 2) == 0 || strcmp(state, "55P03") == 0)
+	if (db_state_unavailable(state))
 		return ERR_UNAVAILABLE;
 	return ERR_INTERNAL;
 }

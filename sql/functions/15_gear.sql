@@ -83,6 +83,28 @@ $$;
 REVOKE ALL ON FUNCTION vehicles.gear_is_date(integer, integer, integer)
   FROM PUBLIC, anon, authenticated, service_role;
 
+-- A timestamp of a request as the worker's valid_parse_timestamp takes it: RFC 3339 with an
+-- offset (hours to 23, seconds to 59, 1 to 9 decimals, an offset of at most 15:59, a calendar
+-- date from 1900 on); NULL for anything else ('epoch', '-infinity', a date alone). Shared by
+-- every function that takes a time from a request (ride_check, maintenance_time). Internal.
+CREATE OR REPLACE FUNCTION vehicles.gear_time(p jsonb) RETURNS timestamptz
+LANGUAGE plpgsql STABLE SET search_path = ''
+AS $$
+DECLARE
+  s text := p #>> '{}';
+BEGIN
+  IF jsonb_typeof(p) IS DISTINCT FROM 'string' OR s !~ ('^[0-9]{4}-[0-9]{2}-[0-9]{2}'
+       '[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?'
+       '([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$')
+     OR NOT vehicles.gear_is_date(substr(s, 1, 4)::integer, substr(s, 6, 2)::integer,
+                                  substr(s, 9, 2)::integer) THEN
+    RETURN NULL;
+  END IF;
+  RETURN s::timestamptz;
+END
+$$;
+REVOKE ALL ON FUNCTION vehicles.gear_time(jsonb) FROM PUBLIC, anon, authenticated, service_role;
+
 -- One field of a bike or part create or patch, checked as the worker checks it (src/gear.c,
 -- include/rules.h), because anyone with SQL access as authenticated can call gear_create and
 -- gear_update without the worker in front. Returns it as stored: a text trimmed, an empty

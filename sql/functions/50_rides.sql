@@ -117,27 +117,6 @@ $$;
 REVOKE ALL ON FUNCTION vehicles.ride_uncredit(uuid) FROM PUBLIC, anon, authenticated, service_role;
 
 
--- A timestamp of a request as the worker's valid_parse_timestamp takes it: RFC 3339 with an
--- offset (hours to 23, seconds to 59, 1 to 9 decimals, an offset of at most 15:59, a calendar
--- date from 1900 on); NULL for anything else ('epoch', '-infinity', a date alone). Internal.
-CREATE OR REPLACE FUNCTION vehicles.ride_time(p jsonb) RETURNS timestamptz
-LANGUAGE plpgsql STABLE SET search_path = ''
-AS $$
-DECLARE
-  s text := p #>> '{}';
-BEGIN
-  IF jsonb_typeof(p) IS DISTINCT FROM 'string' OR s !~ ('^[0-9]{4}-[0-9]{2}-[0-9]{2}'
-       '[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?'
-       '([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$')
-     OR NOT vehicles.gear_is_date(substr(s, 1, 4)::integer, substr(s, 6, 2)::integer,
-                                  substr(s, 9, 2)::integer) THEN
-    RETURN NULL;
-  END IF;
-  RETURN s::timestamptz;
-END
-$$;
-REVOKE ALL ON FUNCTION vehicles.ride_time(jsonb) FROM PUBLIC, anon, authenticated, service_role;
-
 -- The fields of a ride (p_patch false: a new ride, distance required) or of an edit (true:
 -- only the fields to change; source and external_id cannot change), checked as the worker
 -- checks them (src/ride_fields.c, include/rules.h): anyone with SQL access as authenticated
@@ -168,7 +147,7 @@ BEGIN
     v_bad := v_bad || '{"distance": "must be a number greater than 0 and at most 100000 km"}';
   END IF;
   IF coalesce(jsonb_typeof(p -> 'logged_at'), 'null') <> 'null' THEN
-    v_at := coalesce(vehicles.ride_time(p -> 'logged_at'), 'infinity');
+    v_at := coalesce(vehicles.gear_time(p -> 'logged_at'), 'infinity');
   END IF;
   IF (jsonb_typeof(p -> 'logged_at') = 'null' AND p_patch)
      OR v_at > now() + interval '5 minutes' THEN

@@ -185,16 +185,7 @@ BEGIN
   IF coalesce(jsonb_typeof(p), 'null') = 'null' THEN
     RETURN NULL;
   END IF;
-  -- The worker's valid_parse_timestamp: hours to 23, seconds to 59, 1 to 9 decimals, an
-  -- offset of at most 15:59 (what PostgreSQL takes), a calendar date from 1900 on.
-  IF jsonb_typeof(p) = 'string' AND (p #>> '{}') ~ ('^[0-9]{4}-[0-9]{2}-[0-9]{2}'
-       '[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?'
-       '([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$') THEN
-    IF vehicles.gear_is_date(substr(p #>> '{}', 1, 4)::integer, substr(p #>> '{}', 6, 2)::integer,
-                             substr(p #>> '{}', 9, 2)::integer) THEN
-      v_at := (p #>> '{}')::timestamptz;
-    END IF;
-  END IF;
+  v_at := vehicles.gear_time(p);
   IF v_at IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'VS400', MESSAGE = 'performed_at',
       DETAIL = 'must be an RFC 3339 timestamp with an offset';

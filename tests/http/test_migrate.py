@@ -50,7 +50,7 @@ GRANTEES = {
     "ride_log": BOTH, "ride_delete": BOTH, "ride_update": BOTH, "ride_batch": BOTH,
     "ride_check": set(), "ride_key_claim": set(), "ride_answer": set(), "ride_differs": set(),
     "ride_insert": set(), "ride_batch_error": set(), "ride_batch_refusal": set(),
-    "ride_time": set(),
+    "gear_time": set(),
     "idempotency_sweep": {"service_role"}, "maintenance_km_since": BOTH,
     "maintenance_create": BOTH, "kilometrage_check": {"service_role"},
     # service intervals (62_intervals.sql) and the maintenance record's delete
