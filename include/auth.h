@@ -48,9 +48,9 @@ void auth_keys_cache_counts(const struct auth_keys *k, unsigned long *hits, unsi
 
 /* The token of an Authorization header value: "Bearer" (any case: RFC 9110 11.1), exactly
  * one space (RFC 9110 11.4 allows 1*SP; one is what clients send), a token68 (RFC 9110 11.2)
- * and nothing else: no tab, no second space, no whitespace around it. nginx
- * (nginx/ratelimit.js) applies the same rule to choose the rate-limit bucket, so no request
- * the worker takes for a user's is counted as anonymous, nor the other way round.
+ * and nothing else: no tab, no second space, no whitespace around it. The rate limit's bucket
+ * (src/routes.c, src/ratelimit.c) comes from the same verdict, so no request the worker takes
+ * for a user's is counted as anonymous, nor the other way round.
  * ERR_OK: *tok points into h, *tok_len bytes (at most AUTH_TOKEN_MAX).
  * ERR_UNAUTHORIZED: *why says what is wrong (never token text). */
 err_t auth_bearer_parse(const char *h, const char **tok, size_t *tok_len, const char **why) WUR;

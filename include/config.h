@@ -6,6 +6,7 @@
 #define VS_CONFIG_H
 
 #include "err.h"
+#include "ratelimit.h"
 
 /* Supabase's local-development JWT secret (supabase start): public, never for production. */
 #define CONFIG_DEV_JWT_SECRET "super-secret-jwt-token-with-at-least-32-characters-long"
@@ -23,9 +24,19 @@ struct config {
 	const char *supabase_url; /* SUPABASE_URL: fetch $SUPABASE_URL/auth/v1/.well-known/jwks.json */
 	int jwks_refresh_s;      /* JWKS_REFRESH_S, CONFIG_JWKS_REFRESH_DEFAULT */
 	const char *metrics_socket; /* METRICS_SOCKET: the master's metrics socket path, or NULL */
-	const char *jwks_fetched_file; /* JWKS_FETCHED_FILE: where the fetcher writes the set for
-					* nginx's rate-limit bucket, or NULL */
+	/* RATE_WRITE/READ/ANON and RATE_BURST_*: the worker's per-user limits (include/ratelimit.h),
+	 * nginx's forms and scripts/lib/common.sh's defaults */
+	struct ratelimit_rule rates[RATELIMIT_ZONES];
 };
+
+/* The defaults of RATE_* (as scripts/lib/common.sh has them for nginx). */
+#define CONFIG_RATE_WRITE "100r/m"
+#define CONFIG_RATE_BURST_WRITE 20
+#define CONFIG_RATE_READ "300r/m"
+#define CONFIG_RATE_BURST_READ 50
+#define CONFIG_RATE_ANON "60r/m"
+#define CONFIG_RATE_BURST_ANON 20
+#define CONFIG_RATE_BURST_MAX 1000000
 
 /* JWKS_REFRESH_S: how often the fetcher asks SUPABASE_URL for the key set. */
 #define CONFIG_JWKS_REFRESH_DEFAULT 600
@@ -46,7 +57,9 @@ struct config {
  * that config_parse_workers refuses, a REDIS_URL cache_url_parse refuses, LIST_CACHE other than
  * on or off (or on without REDIS_URL), REDIS_TIMEOUT_MS outside 1..1000, DATABASE_POOL_MODE
  * other than session or transaction, a SUPABASE_URL that is not http(s)://, JWKS_REFRESH_S
- * outside 1..CONFIG_JWKS_REFRESH_MAX, a METRICS_SOCKET that is not an absolute path. With
+ * outside 1..CONFIG_JWKS_REFRESH_MAX, a METRICS_SOCKET that is not an absolute path, a RATE_WRITE,
+ * RATE_READ or RATE_ANON not of nginx's form "Nr/s" or "Nr/m" (N 1..1000000), a RATE_BURST_*
+ * outside 0..CONFIG_RATE_BURST_MAX. With
  * SUPABASE_URL set, production needs no other key: the fetched set is the key. */
 err_t config_load(struct config *cfg, const char *(*get)(const char *name), const char **why) WUR;
 

@@ -25,6 +25,7 @@ struct ctx {
 	const char *content_type;
 	const char *idem_key; /* Idempotency-Key header, or NULL */
 	const char *authorization; /* Authorization header, or NULL; never logged */
+	const char *remote_addr;   /* REMOTE_ADDR (nginx's, after real_ip), or NULL */
 	char *body;           /* owned, NUL-terminated */
 	size_t body_len;
 	char *query_buf; /* owned copy of QUERY_STRING, decoded in place into query[] */
@@ -37,6 +38,9 @@ struct ctx {
 	struct router_params params;
 	const struct router_route *route;
 	struct auth_identity id;
+	int auth_done;        /* the token was verified (once per request): auth_rc, auth_why */
+	err_t auth_rc;
+	const char *auth_why;
 	struct log_ctx log;
 	time_t now;
 

@@ -5,7 +5,8 @@
  * fetcher is forked and inherits the mapping. A worker started without a master has none.
  *
  * Each area is owned by its module: metrics (include/metrics.h), the shared key set
- * (include/keyshare.h). Writers use __atomic builtins; nothing in here holds a pointer.
+ * (include/keyshare.h), the per-user rate limits (include/ratelimit.h, behind their own
+ * process-shared lock). Writers use __atomic builtins; nothing in here holds a pointer.
  */
 #ifndef VS_SHM_H
 #define VS_SHM_H
@@ -15,14 +16,16 @@
 #include "err.h"
 #include "keyshare.h"
 #include "metrics.h"
+#include "ratelimit.h"
 
-#define SHM_MAGIC 0x56534d32u /* "VSM2": bump when the layout changes */
+#define SHM_MAGIC 0x56534d33u /* "VSM3": bump when the layout changes */
 
 struct shm_region {
 	uint32_t magic;
 	uint32_t size; /* sizeof(struct shm_region) of the master that made it */
 	struct metrics_area metrics;
 	struct keyshare_area keys;
+	struct ratelimit_area limits;
 };
 
 /* The master: a zeroed region in a new memfd (*fd, close-on-exec cleared by the caller for

@@ -166,7 +166,7 @@ static int auth_is_token68(unsigned char c)
 	return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
 }
 
-/* The one rule for an Authorization header, the same as nginx's (nginx/ratelimit.js): the
+/* The one rule for an Authorization header, for access and the rate-limit bucket alike: the
  * scheme "Bearer" in any case, exactly one space, a token68, nothing around them (nginx has
  * already dropped the optional whitespace around the field value). */
 err_t auth_bearer_parse(const char *h, const char **tok, size_t *tok_len, const char **why)

@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cache.h"
@@ -131,11 +132,46 @@ static err_t config_fleet(struct config *c, const char *(*get)(const char *name)
 	if (refresh != NULL && valid_parse_int(refresh, 1, CONFIG_JWKS_REFRESH_MAX, &s) != 0)
 		return config_fail(why, "JWKS_REFRESH_S must be a whole number of seconds from 1 to 86400");
 	c->jwks_refresh_s = (int)s;
-	c->jwks_fetched_file = config_get(get, "JWKS_FETCHED_FILE");
 	c->metrics_socket = config_get(get, "METRICS_SOCKET");
 	if (c->metrics_socket != NULL && c->metrics_socket[0] != '/')
 		return config_fail(why, "METRICS_SOCKET must be an absolute path");
 	return ERR_OK;
+}
+
+/* RATE_<zone> and RATE_BURST_<zone>, for the worker's rate limits. */
+static err_t config_rate(struct ratelimit_rule *r, const char *(*get)(const char *name),
+			 const char *zone, const char *rate_default, long burst_default,
+			 const char **why)
+{
+	char name[32];
+	const char *rate, *burst;
+	long b = burst_default;
+
+	if (snprintf(name, sizeof(name), "RATE_%s", zone) >= (int)sizeof(name))
+		return config_fail(why, "RATE_* name too long");
+	rate = config_get(get, name);
+	if (ratelimit_parse_rate(rate ? rate : rate_default, r) != ERR_OK)
+		return config_fail(why, "RATE_WRITE, RATE_READ and RATE_ANON must be nginx rates: Nr/s or Nr/m, N from 1 to 1000000");
+	if (snprintf(name, sizeof(name), "RATE_BURST_%s", zone) >= (int)sizeof(name))
+		return config_fail(why, "RATE_* name too long");
+	burst = config_get(get, name);
+	if (burst != NULL && valid_parse_int(burst, 0, CONFIG_RATE_BURST_MAX, &b) != 0)
+		return config_fail(why, "RATE_BURST_* must be a whole number from 0 to 1000000");
+	r->burst = (uint32_t)b;
+	return ERR_OK;
+}
+
+static err_t config_rates(struct config *c, const char *(*get)(const char *name), const char **why)
+{
+	err_t rc;
+
+	if ((rc = config_rate(&c->rates[RATELIMIT_WRITE], get, "WRITE", CONFIG_RATE_WRITE,
+			      CONFIG_RATE_BURST_WRITE, why)) != ERR_OK ||
+	    (rc = config_rate(&c->rates[RATELIMIT_READ], get, "READ", CONFIG_RATE_READ,
+			      CONFIG_RATE_BURST_READ, why)) != ERR_OK)
+		return rc;
+	return config_rate(&c->rates[RATELIMIT_ANON], get, "ANON", CONFIG_RATE_ANON,
+			   CONFIG_RATE_BURST_ANON, why);
 }
 
 err_t config_load(struct config *cfg, const char *(*get)(const char *name), const char **why)
@@ -164,7 +200,7 @@ err_t config_load(struct config *cfg, const char *(*get)(const char *name), cons
 		return config_fail(why, "WORKERS must be a whole number from 1 to 256");
 	if ((rc = config_cache(&c, get, why)) != ERR_OK)
 		return rc;
-	if ((rc = config_fleet(&c, get, why)) != ERR_OK)
+	if ((rc = config_fleet(&c, get, why)) != ERR_OK || (rc = config_rates(&c, get, why)) != ERR_OK)
 		return rc;
 
 	if (c.production) {

@@ -149,36 +149,6 @@ static void jwks_fetch_diff(const struct jwks_set *a, const struct jwks_set *b, 
 	}
 }
 
-/* The set for nginx's rate-limit bucket (nginx/ratelimit.js reads JWKS_FETCHED_FILE): written
- * whole to a temporary name and renamed, so nginx reads the old set or the new one. */
-static const char *jwks_fetch_path; /* cfg->jwks_fetched_file, set once by jwks_fetch_run */
-
-static void jwks_fetch_file(const char *text, size_t len)
-{
-	const char *path = jwks_fetch_path;
-	char tmp[4096];
-	int fd, n, ok;
-
-	if (path == NULL)
-		return;
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		log_warn(&jwks_fetch_log, "JWKS_FETCHED_FILE is too long; nginx gets no fetched keys");
-		return;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		log_warn(&jwks_fetch_log, "cannot write %s for nginx: %s", tmp, strerror(errno));
-		return;
-	}
-	ok = write(fd, text, len) == (ssize_t)len;
-	ok = close(fd) == 0 && ok; /* closed whatever write did */
-	if (!ok || rename(tmp, path) != 0) {
-		log_warn(&jwks_fetch_log, "cannot write %s for nginx: %s", path, strerror(errno));
-		unlink(tmp);
-	}
-}
-
 /* A validated set: published when its keys differ from *last (which it then replaces). */
 
 static void jwks_fetch_offer(struct keyshare_area *a, struct jwks_set *last, struct jwks_set *fresh,
@@ -198,7 +168,6 @@ static void jwks_fetch_offer(struct keyshare_area *a, struct jwks_set *last, str
 	sigprocmask(SIG_BLOCK, &all, &old);
 	keyshare_publish(a, text, len, (unsigned)fresh->count);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	jwks_fetch_file(text, len);
 	log_info(&jwks_fetch_log, "key set changed:%s (%zu keys, generation %llu)", diff,
 		 fresh->count, (unsigned long long)keyshare_gen(a));
 	jwks_set_free(last);
@@ -251,7 +220,6 @@ static void jwks_fetch_baseline(struct keyshare_area *a, struct jwks_set *last, 
 		log_warn(&jwks_fetch_log, "SUPABASE_URL changed: the keys fetched from the previous "
 			 "one are dropped");
 		keyshare_publish(a, "", 0, 0);
-		jwks_fetch_file("{\"keys\":[]}", 11);
 		return;
 	}
 	if (keyshare_read(a, &text, &len, &gen) == ERR_OK && jwks_parse(last, text, len, &why) != ERR_OK)
@@ -312,7 +280,6 @@ static void jwks_fetch_run(const struct config *cfg, struct keyshare_area *a)
 	const struct timespec poll = {0, JWKS_FETCH_POLL_NS};
 	struct jwks_fetch_state s = {.a = a, .retry_ms = JWKS_FETCH_RETRY_MIN_MS};
 
-	jwks_fetch_path = cfg->jwks_fetched_file;
 	s.refresh_ms = (int64_t)(cfg->jwks_refresh_s > 0 ? cfg->jwks_refresh_s : CONFIG_JWKS_REFRESH_DEFAULT) * 1000;
 	if (jwks_fetch_url(s.url, sizeof(s.url), cfg->supabase_url) != 0) {
 		log_error(&jwks_fetch_log, "SUPABASE_URL is too long");

@@ -8,6 +8,7 @@
 #include "intervals.h"
 #include "maintenance.h"
 #include "parts.h"
+#include "ratelimit.h"
 #include "req.h"
 #include "retire.h"
 #include "rides.h"
@@ -97,13 +98,25 @@ const struct router_route routes_table[] = {
 };
 const size_t routes_count = sizeof(routes_table) / sizeof(routes_table[0]);
 
+/* The token's verdict, once per request: the rate limit's bucket and the route's access
+ * both come from it. */
+static err_t routes_verify(struct ctx *c, const char **why)
+{
+	if (!c->auth_done) {
+		c->auth_rc = auth_verify(c->keys, c->authorization, c->now, &c->id, &c->auth_why);
+		c->auth_done = 1;
+	}
+	*why = c->auth_why;
+	return c->auth_rc;
+}
+
 static err_t routes_auth(struct ctx *c)
 {
 	const char *why = NULL;
 	const char *want;
 	err_t rc;
 
-	rc = auth_verify(c->keys, c->authorization, c->now, &c->id, &why);
+	rc = routes_verify(c, &why);
 	if (rc == ERR_UNAVAILABLE) {
 		/* No key yet (SUPABASE_URL not fetched): the token may be fine, so no 401. */
 		log_warn(&c->log, "token not checked (%s)", why ? why : "no keys");
@@ -120,6 +133,52 @@ static err_t routes_auth(struct ctx *c)
 		return ctx_fail(c, ERR_FORBIDDEN, "This token's role may not use this route", NULL);
 	}
 	return ERR_OK;
+}
+
+/* What nginx passes through `location /`: everything but the health checks and /internal/
+ * (which nginx keeps to the private network and limits per address only). */
+static int routes_limited(const char *path)
+{
+	return strcmp(path, "/health") != 0 && strcmp(path, "/health/ready") != 0 &&
+	       strncmp(path, "/internal/", 10) != 0;
+}
+
+/* nginx's $rl_is_write: these methods spend the write budget, every other one the read. */
+static int routes_is_write(const char *m)
+{
+	return strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0 ||
+	       strcmp(m, "DELETE") == 0;
+}
+
+/*
+ * The request's rate limit (include/ratelimit.h), before the route is even looked up, as
+ * nginx's limit_req was: a verified token's user (or, without a sub, the token) in the write
+ * or read zone; everything else, including a forged or expired token, per address.
+ */
+static err_t routes_limit(struct ctx *c)
+{
+	static const char *const zones[] = {"write", "read", "anon"};
+	enum ratelimit_zone zone = RATELIMIT_ANON;
+	char name[128];
+	const char *why, *sig;
+	long retry = 0;
+	int n;
+
+	if (!routes_limited(c->path))
+		return ERR_OK;
+	if (routes_verify(c, &why) == ERR_OK) {
+		zone = routes_is_write(c->method) ? RATELIMIT_WRITE : RATELIMIT_READ;
+		sig = strrchr(c->authorization, '.'); /* verified: a JWS, so there is one */
+		n = c->id.sub[0] ? snprintf(name, sizeof(name), "u:%s", c->id.sub)
+				 : snprintf(name, sizeof(name), "t:%.100s", sig ? sig + 1 : "");
+	} else {
+		n = snprintf(name, sizeof(name), "a:%s", c->remote_addr ? c->remote_addr : "");
+	}
+	if (n < 0 || ratelimit_take(zone, name, ratelimit_now_ms(), &retry) == ERR_OK)
+		return ERR_OK;
+	log_warn(&c->log, "rate limited (%s zone)", zones[zone]);
+	c->retry_after = retry;
+	return ctx_fail(c, ERR_RATE_LIMITED, NULL, NULL);
 }
 
 /* Every path parameter is a UUID; each malformed one is named in details. */
@@ -209,6 +268,8 @@ err_t routes_dispatch(struct ctx *c)
 {
 	err_t rc;
 
+	if ((rc = routes_limit(c)) != ERR_OK)
+		return rc;
 	switch (router_lookup(routes_table, routes_count, c->method, c->path, &c->route, &c->params,
 			      c->allow, sizeof(c->allow))) {
 	case ROUTER_NOT_FOUND:
@@ -219,7 +280,9 @@ err_t routes_dispatch(struct ctx *c)
 		break;
 	}
 	c->log.op = c->route->op;
-	if (c->route->auth != ROUTER_AUTH_NONE && (rc = routes_auth(c)) != ERR_OK)
+	if (c->route->auth == ROUTER_AUTH_NONE)
+		auth_identity_clear(&c->id); /* (never verified: these paths are not limited) */
+	else if ((rc = routes_auth(c)) != ERR_OK)
 		return rc;
 	if (c->query_overflow)
 		return ctx_fail_field(c, "query", "too many query parameters");

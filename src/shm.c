@@ -38,6 +38,12 @@ err_t shm_create(struct shm_region **out, int *fd)
 	}
 	shm_mine = p; /* ftruncate zeroed it */
 	shm_mine->size = (uint32_t)len;
+	if (ratelimit_area_init(&shm_mine->limits) != ERR_OK) {
+		munmap(p, len);
+		shm_mine = NULL;
+		close(f);
+		return ERR_INTERNAL;
+	}
 	__atomic_store_n(&shm_mine->magic, SHM_MAGIC, __ATOMIC_RELEASE);
 	*out = shm_mine;
 	*fd = f;

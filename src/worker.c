@@ -22,7 +22,9 @@
 #include "config.h"
 #include "db.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "routes.h"
+#include "shm.h"
 #include "valid.h"
 #include "worker.h"
 
@@ -227,6 +229,7 @@ static enum worker_end worker_handle(struct ctx *c, FCGX_Request *req, int *stat
 	c->content_type = FCGX_GetParam("CONTENT_TYPE", env);
 	c->idem_key = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", env);
 	c->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", env);
+	c->remote_addr = FCGX_GetParam("REMOTE_ADDR", env);
 	c->log.request_id = FCGX_GetParam("REQUEST_ID", env);
 	if (c->method == NULL)
 		c->method = "GET";
@@ -437,6 +440,12 @@ int worker_run(const struct config *cfg, int ready_fd)
 	 * trims at 128 KiB free): worker_trim decides when pages go back. */
 	if (mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024) != 1 || mallopt(M_TOP_PAD, 256 * 1024) != 1)
 		log_warn(&log, "mallopt failed; the heap is trimmed at glibc's defaults");
+	/* The instance's shared buckets; a worker started alone keeps its own. */
+	if (ratelimit_setup(cfg->rates, shm_get() ? &shm_get()->limits : NULL) != ERR_OK) {
+		log_error(&log, "rate limits: no memory for the buckets");
+		auth_keys_free(keys);
+		return 1;
+	}
 	ctx_init(&c);
 	c.keys = keys;
 	c.conn = db_open(cfg->database_url);

@@ -2,7 +2,7 @@
 # shellcheck disable=SC2034 # NGINX_CONF, STACK_NGINX_PID, STACK_FCGI_MAX_CONNS: read by the sourcing scripts
 # nginx in front of the workers: $VAR_DIR/nginx/nginx.conf rendered from
 # $NGINX_TEMPLATE (nginx/nginx.conf.in), with the njs script beside it
-# (ratelimit.js, next to the template), checked, started in the foreground of
+# (shed.js, next to the template), checked, started in the foreground of
 # a background job, stopped gracefully.
 # Needs scripts/lib/common.sh and scripts/lib/procs.sh (and, to render,
 # scripts/lib/workers.sh's stack_metrics_socket).
@@ -130,7 +130,7 @@ stack_nginx_sizing() {
 
 stack_nginx_render() {
 	local out=$NGINX_DIR/nginx.conf access js
-	js=$(dirname "$NGINX_TEMPLATE")/ratelimit.js
+	js=$(dirname "$NGINX_TEMPLATE")/shed.js
 	[ -f "$NGINX_TEMPLATE" ] || stack_die "no nginx template at $NGINX_TEMPLATE"
 	[ -f "$js" ] || stack_die "no $js beside the nginx template"
 	[ -f "$NGINX_JS_MODULE" ] ||
@@ -155,13 +155,7 @@ stack_nginx_render() {
 		-e "s|@NGINX_JS_MODULE@|$(stack_sed_rhs "$NGINX_JS_MODULE")|g" \
 		-e "s|@ERROR_LOG@|$(stack_sed_rhs "$NGINX_ERROR_LOG")|g" \
 		-e "s|@ACCESS_LOG@|$(stack_sed_rhs "$access")|g" \
-		-e "s|@RATE_WRITE@|$RATE_WRITE|g" \
-		-e "s|@RATE_READ@|$RATE_READ|g" \
-		-e "s|@RATE_ANON@|$RATE_ANON|g" \
 		-e "s|@RATE_ADDR@|$RATE_ADDR|g" \
-		-e "s|@RATE_BURST_WRITE@|$RATE_BURST_WRITE|g" \
-		-e "s|@RATE_BURST_READ@|$RATE_BURST_READ|g" \
-		-e "s|@RATE_BURST_ANON@|$RATE_BURST_ANON|g" \
 		-e "s|@RATE_BURST_ADDR@|$RATE_BURST_ADDR|g" \
 		-e "s|@WORKERS@|$WORKERS|g" \
 		-e "s|@FCGI_MAX_CONNS@|$STACK_FCGI_MAX_CONNS|g" \
@@ -177,8 +171,9 @@ stack_nginx_render() {
 		stack_die "unrendered placeholders in $out (template and scripts/lib/nginx.sh disagree)"
 	fi
 	chmod 0644 "$out.tmp"
-	install -m 0644 "$js" "$NGINX_DIR/ratelimit.js.tmp"
-	mv -f "$NGINX_DIR/ratelimit.js.tmp" "$NGINX_DIR/ratelimit.js"
+	install -m 0644 "$js" "$NGINX_DIR/shed.js.tmp"
+	mv -f "$NGINX_DIR/shed.js.tmp" "$NGINX_DIR/shed.js"
+	rm -f "$NGINX_DIR/ratelimit.js" # (an older checkout's)
 	mv -f "$out.tmp" "$out"
 	NGINX_CONF=$out
 }

@@ -27,10 +27,6 @@ stack_metrics_socket() {
 	if [[ $METRICS_SOCKET =~ [[:space:]\;{}\"\':] ]] || [ ${#METRICS_SOCKET} -gt 100 ]; then
 		stack_die "METRICS_SOCKET '$METRICS_SOCKET' must be a path of at most 100 bytes without spaces, quotes, ';', ':' or braces"
 	fi
-	# The key fetcher (SUPABASE_URL) also writes the set it shares with the workers here,
-	# for nginx's rate-limit bucket (nginx/ratelimit.js): exported for both.
-	JWKS_FETCHED_FILE=$(stack_abs "${JWKS_FETCHED_FILE:-$RUN_DIR/jwks-fetched.json}")
-	export JWKS_FETCHED_FILE
 }
 
 # Prints the worker count: WORKERS_FILE's number when that file exists, else
@@ -84,6 +80,9 @@ stack_workers_start() {
 	stack_metrics_socket
 	local cmd=(/usr/bin/env WORKERS="$STACK_WORKERS_ENV" WORKERS_FILE="$WORKERS_FILE"
 		METRICS_SOCKET="$METRICS_SOCKET"
+		RATE_WRITE="$RATE_WRITE" RATE_BURST_WRITE="$RATE_BURST_WRITE"
+		RATE_READ="$RATE_READ" RATE_BURST_READ="$RATE_BURST_READ"
+		RATE_ANON="$RATE_ANON" RATE_BURST_ANON="$RATE_BURST_ANON"
 		/usr/bin/spawn-fcgi -n -s "$FCGI_SOCKET" -M 0600 -b "${STACK_FCGI_MAX_CONNS:-1024}"
 		-- "$WORKER_BIN" --master)
 	if [ "$log" = - ]; then

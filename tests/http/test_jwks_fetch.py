@@ -145,8 +145,8 @@ def base_key():
 # ---- the stack's fetcher -------------------------------------------------------------------
 
 def test_fetched_key_gets_the_users_rate_limit_bucket(base_key, user):
-    # nginx picks the bucket (nginx/ratelimit.js) with the keys it can check: a token it
-    # cannot verify counts per address (RATE_ANON's burst, 20 by default), one it can
+    # The bucket comes from the worker's verdict (src/ratelimit.c) with every key it has: a
+    # token it cannot verify counts per address (RATE_ANON's burst, 20 by default), one it can
     # per user (RATE_READ's burst, far larger here). So a burst of reads past the anonymous
     # burst, from one address, with a token of a fetched-only key, must see no 429.
     anon_burst = int(os.environ.get("RATE_BURST_ANON", "20"))

@@ -1,10 +1,11 @@
-"""Limits that mean what they say (nginx/nginx.conf.in, nginx/ratelimit.js, src/auth.c,
-src/health.c, fly.toml):
+"""Limits that mean what they say (src/ratelimit.c, src/routes.c, nginx/nginx.conf.in,
+src/auth.c, src/health.c, fly.toml):
 
-- one rule for an Authorization header in nginx and the worker: "Bearer" in any case, one
-  space, the token; every other form is 401 from the worker and counts per address in nginx;
-- limits per user: all of a user's tokens share one bucket; a token nginx cannot verify counts
-  per address, so forging neither escapes limiting nor spends the forged sub's budget;
+- one rule for an Authorization header, for access and the rate-limit bucket: "Bearer" in
+  any case, one space, the token; every other form is 401 and counts per address;
+- limits per user, shared by every worker: all of a user's tokens share one bucket (sent 8 at
+  a time, so they land on different workers); a token the worker does not accept counts per
+  address, so forging neither escapes limiting nor spends the forged sub's budget;
 - /health/ready costs the database at most one check per worker per second, however many
   requests ask (counted in pg_stat_statements, not timed), and is never refused;
 - a forwarded client address is believed only from the proxy.
@@ -210,6 +211,29 @@ def test_forged_tokens_do_not_spend_their_subs_budget(make_user, client):
     rs, _ = _fire(fresh_source(), [("POST", "/api/bikes", {"Authorization": f"Bearer {victim.token}"}, BOGUS)
                                    for _ in range(WRITE_BURST // 2)])
     assert _statuses(rs) == [400], f"the victim was limited by forged tokens: {_statuses(rs)}"
+
+
+def test_retry_after_says_when_one_more_fits(make_user):
+    # The worker's 429 tells the time until the user's bucket has room for one more request:
+    # at RATE_WRITE one write drains in 1/rate seconds (0.6 s at 100r/m), not a minute.
+    u = make_user(tag="rl")
+    rs, _ = _fire(fresh_source(), [("POST", "/api/bikes", {"Authorization": f"Bearer {u.token}"}, BOGUS)
+                                   for _ in range(WRITE_BURST * 2 + 10)])
+    limited = [r for r in rs if r.status_code == 429]
+    assert limited, _statuses(rs)
+    wait = max(int(r.headers["Retry-After"]) for r in limited)
+    assert 1 <= wait <= int(1 / WRITE_RATE) + 1, f"Retry-After {wait} at {WRITE_RATE:.2f} writes/s"
+
+
+def test_unknown_routes_spend_the_budget_too(make_user, client):
+    # The bucket is taken before the route is looked up, as nginx's limit_req was: a flood of
+    # 404s is limited like any other requests of the user.
+    u = make_user(tag="rl")
+    rs, _ = _fire(fresh_source(), [("POST", "/api/no-such-route", {"Authorization": f"Bearer {u.token}"}, BOGUS)
+                                   for _ in range(WRITE_BURST * 2 + 10)])
+    assert set(_statuses(rs)) == {404, 429}, _statuses(rs)
+    r = client(u.token, retry_429=False).post("/api/bikes", json=BOGUS)
+    assert_error(r, 429, "rate_limited")
 
 
 # ---- /health/ready: bounded database work ------------------------------------------------

@@ -429,8 +429,8 @@ START_TEST(test_header_forms)
 }
 END_TEST
 
-/* RFC 9110: auth-scheme (case-insensitive) 1*SP token68; we allow exactly one SP, as nginx
- * does (nginx/ratelimit.js, tests/http/test_limits.py sends these same forms through it). */
+/* RFC 9110: auth-scheme (case-insensitive) 1*SP token68; we allow exactly one SP
+ * (tests/http/test_limits.py sends these same forms through nginx and the rate limit). */
 START_TEST(test_bearer_rule)
 {
 	static const struct {

@@ -379,6 +379,40 @@ START_TEST(test_jwks_refresh_and_metrics_socket)
 }
 END_TEST
 
+/* ---- RATE_*: the workers' per-user limits ---- */
+
+START_TEST(test_rates_default_and_values)
+{
+	struct config cfg;
+
+	ck_loads(NO_ENV, &cfg);
+	ck_assert_uint_eq(cfg.rates[RATELIMIT_WRITE].rate_milli, 100 * 1000 / 60);
+	ck_assert_uint_eq(cfg.rates[RATELIMIT_WRITE].burst, CONFIG_RATE_BURST_WRITE);
+	ck_assert_uint_eq(cfg.rates[RATELIMIT_READ].rate_milli, 300 * 1000 / 60);
+	ck_assert_uint_eq(cfg.rates[RATELIMIT_READ].burst, CONFIG_RATE_BURST_READ);
+	ck_assert_uint_eq(cfg.rates[RATELIMIT_ANON].rate_milli, 1000);
+	ck_assert_uint_eq(cfg.rates[RATELIMIT_ANON].burst, CONFIG_RATE_BURST_ANON);
+	ck_loads(ENV({"RATE_READ", "1000000r/s"}, {"RATE_BURST_READ", "1000000"},
+		     {"RATE_ANON", "1r/m"}, {"RATE_BURST_ANON", "0"}, {"RATE_WRITE", ""}), &cfg);
+	ck_assert_uint_eq(cfg.rates[RATELIMIT_READ].rate_milli, 1000000000u);
+	ck_assert_uint_eq(cfg.rates[RATELIMIT_READ].burst, 1000000);
+	ck_assert_uint_eq(cfg.rates[RATELIMIT_ANON].rate_milli, 16);
+	ck_assert_uint_eq(cfg.rates[RATELIMIT_ANON].burst, 0);
+	ck_assert_uint_eq(cfg.rates[RATELIMIT_WRITE].rate_milli, 100 * 1000 / 60);
+}
+END_TEST
+
+START_TEST(test_rates_refused)
+{
+	ck_refused(ENV({"RATE_WRITE", "100"}), "RATE_WRITE", NULL);
+	ck_refused(ENV({"RATE_READ", "0r/s"}), "RATE_READ", NULL);
+	ck_refused(ENV({"RATE_ANON", "10r/h"}), "RATE_ANON", NULL);
+	ck_refused(ENV({"RATE_BURST_WRITE", "-1"}), "RATE_BURST_", NULL);
+	ck_refused(ENV({"RATE_BURST_READ", "1000001"}), "RATE_BURST_", NULL);
+	ck_refused(ENV({"RATE_BURST_ANON", "x"}), "RATE_BURST_", NULL);
+}
+END_TEST
+
 Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -416,6 +450,8 @@ Suite *config_suite(void)
 	tcase_add_test(workers, test_supabase_url);
 	tcase_add_test(workers, test_prod_supabase_url);
 	tcase_add_test(workers, test_jwks_refresh_and_metrics_socket);
+	tcase_add_test(workers, test_rates_default_and_values);
+	tcase_add_test(workers, test_rates_refused);
 	suite_add_tcase(s, workers);
 	return s;
 }

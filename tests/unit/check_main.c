@@ -27,6 +27,7 @@ Suite *metrics_suite(void);
 Suite *db_suite(void);
 Suite *ride_fields_suite(void);
 Suite *export_suite(void);
+Suite *ratelimit_suite(void);
 
 int main(void)
 {
@@ -55,6 +56,7 @@ int main(void)
 	srunner_add_suite(sr, db_suite());
 	srunner_add_suite(sr, ride_fields_suite());
 	srunner_add_suite(sr, export_suite());
+	srunner_add_suite(sr, ratelimit_suite());
 	/* Fork mode is left to CK_FORK (the default: fork, so one crash fails one test). */
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
