@@ -54,6 +54,11 @@ struct db_sess {
 	struct db_query pre[DB_MAX_PRE];
 	size_t npre;
 	int pre_passed; /* a pipeline ran its pre statements without an error */
+	/* The pre statements wait: a read whose first query is the checked row itself, under
+	 * RLS, proves ownership by finding it, so its pipeline goes without them; only when the
+	 * row is not found does the caller run them alone (db_run(s, NULL, 0)) for its 404 or
+	 * 403. Set around one db_run. */
+	int pre_lazy;
 	/* The statement that raised the last error: < npre a pre one, npre + i q[i]; -1 when
 	 * there was none or it was our own setup (BEGIN, claims, a Prepare, the COMMIT). */
 	long failed;

@@ -49,7 +49,11 @@ static struct db_stmt db_st_claims = {"db_claims",
 	"SELECT " DB_LOCAL_SETTINGS ", set_config('role', $3, true),"
 	" set_config('request.jwt.claims', $4, true), set_config('request.jwt.claim.sub', $5, true)",
 	5, 0};
-static const char db_begin_sql[] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+/* A read's snapshot around its statements: prepared like the rest (parsed once per
+ * connection, not in every request). */
+static struct db_stmt db_st_begin = {"db_begin", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+				     0, 0};
+static struct db_stmt db_st_commit = {"db_commit", "COMMIT", 0, 0};
 
 /* DATABASE_POOL_MODE, for the connections db_open makes from now on. */
 static int db_pool_tx;
@@ -316,24 +320,24 @@ static int db_pipe_stmt(struct db_conn *db, struct db_pipe *p, struct db_stmt *s
 	return 0;
 }
 
-static int db_pipe_plain(struct db_conn *db, struct db_pipe *p, const char *sql)
+/* The pre statements this pipeline runs: none when they wait (pre_lazy) for a pipeline of
+ * queries to find nothing. */
+static size_t db_pre_count(const struct db_sess *s, size_t n)
 {
-	if (!PQsendQueryParams(db->pg, sql, 0, NULL, NULL, NULL, NULL, 0))
-		return -1;
-	db_pipe_add(p, DB_SLOT_SETUP, NULL, NULL, -1);
-	return 0;
+	return s->pre_lazy && n > 0 ? 0 : s->npre;
 }
 
 /* Sends the whole request: [BEGIN] claims, pre statements, q, [COMMIT], Sync. */
 static int db_pipe_send(struct db_conn *db, struct db_sess *s, struct db_query *q, size_t n,
 			struct db_pipe *p)
 {
+	size_t npre = db_pre_count(s, n);
 	/* One statement sees one snapshot by itself: only two or more need the transaction. */
-	int explicit_tx = s->snapshot && s->npre + n > 1;
+	int explicit_tx = s->snapshot && npre + n > 1;
 
 	if (!PQenterPipelineMode(db->pg))
 		return -1;
-	if (explicit_tx && db_pipe_plain(db, p, db_begin_sql) != 0)
+	if (explicit_tx && db_pipe_stmt(db, p, &db_st_begin, NULL, NULL, -1) != 0)
 		return -1;
 	{
 		char st_ms[16], lock_ms[16];
@@ -344,13 +348,13 @@ static int db_pipe_send(struct db_conn *db, struct db_sess *s, struct db_query *
 		    db_pipe_stmt(db, p, s->role ? &db_st_claims : &db_st_setup, cp, NULL, -1) != 0)
 			return -1;
 	}
-	for (size_t i = 0; i < s->npre; i++)
+	for (size_t i = 0; i < npre; i++)
 		if (db_pipe_stmt(db, p, s->pre[i].stmt, s->pre[i].params, &s->pre[i], (long)i) != 0)
 			return -1;
 	for (size_t i = 0; i < n; i++)
 		if (db_pipe_stmt(db, p, q[i].stmt, q[i].params, &q[i], (long)(s->npre + i)) != 0)
 			return -1;
-	if (explicit_tx && db_pipe_plain(db, p, "COMMIT") != 0)
+	if (explicit_tx && db_pipe_stmt(db, p, &db_st_commit, NULL, NULL, -1) != 0)
 		return -1;
 	return PQpipelineSync(db->pg) ? 0 : -1;
 }
@@ -464,7 +468,7 @@ static err_t db_run_once(struct db_conn *db, struct db_sess *s, struct db_query 
 	if (db_pipe_read_sync(db, s, &rc) != 0 || !PQexitPipelineMode(db->pg) ||
 	    db_end_transaction(db) != 0)
 		goto lost;
-	if (rc == ERR_OK || s->failed >= (long)s->npre)
+	if (db_pre_count(s, n) == s->npre && (rc == ERR_OK || s->failed >= (long)s->npre))
 		s->pre_passed = 1;
 	if (db->replan && db_replan(db) != 0)
 		goto lost;
