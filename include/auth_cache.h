@@ -11,7 +11,7 @@
 
 #include "err.h"
 
-#define AUTH_CACHE_SLOTS 1024     /* direct-mapped: a collision replaces the older entry */
+#define AUTH_CACHE_SLOTS 2048     /* in sets of two: a third token of a set replaces the older */
 #define AUTH_CACHE_TOKEN_MAX 2048 /* longer tokens (Supabase's are under 1 KiB) are not kept */
 #define AUTH_CACHE_CLAIMS_MAX 2048
 

@@ -27,7 +27,9 @@ struct ratelimit_rule {
 	uint32_t burst;
 };
 
-#define RATELIMIT_SLOTS 16384 /* buckets of all zones; a full window evicts the stalest */
+/* Buckets per zone (each zone its own table, so a flood in one never evicts another's); a
+ * full probe window forgets the bucket closest to empty, whose loss grants the least. */
+#define RATELIMIT_SLOTS 32768
 #define RATELIMIT_PROBE 16
 
 struct ratelimit_slot {
@@ -40,7 +42,7 @@ struct ratelimit_area {
 	pthread_mutex_t lock; /* process-shared and robust: a worker killed holding it is survived */
 	uint64_t seed;        /* hash seed: bucket names cannot be chosen to collide */
 	int ready;
-	struct ratelimit_slot slots[RATELIMIT_SLOTS];
+	struct ratelimit_slot slots[RATELIMIT_ZONES][RATELIMIT_SLOTS];
 };
 
 /* The master, on its zeroed region: the lock and the seed. ERR_INTERNAL on failure. */
@@ -50,7 +52,7 @@ err_t ratelimit_area_init(struct ratelimit_area *a) WUR;
 err_t ratelimit_parse_rate(const char *text, struct ratelimit_rule *rule) WUR;
 
 /* This process's rules (copied) and area; a NULL area (a worker without a master) gets one
- * of its own, so the limits then hold per process. */
+ * of its own, so the limits then hold per process (the caller says so in its log). */
 err_t ratelimit_setup(const struct ratelimit_rule rules[RATELIMIT_ZONES],
 		      struct ratelimit_area *area) WUR;
 

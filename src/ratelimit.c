@@ -2,7 +2,8 @@
  * nginx's limit_req in the shared region (include/ratelimit.h). The arithmetic is nginx's
  * (ngx_http_limit_req_module.c): a bucket's excess, in thousandths of a request, drains at
  * the rate and grows by 1000 per request let through; a request that would take it past the
- * burst is refused and changes nothing; a bucket's first request starts it empty.
+ * burst is refused and changes nothing; a bucket's first request starts it empty. A lock that
+ * cannot be had lets the request through: limits protect the service, they must not stop it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -86,46 +87,51 @@ static int64_t ratelimit_drained(const struct ratelimit_slot *s, const struct ra
 {
 	int64_t ms = now_ms - s->last_ms;
 
-	if (ms < 0)
+	if (ms < 0) /* another worker's later clock reading got here first */
 		ms = 0;
-	if (ms > 86400000) /* a day drains any bucket; keeps the product in range */
-		return INT64_MIN / 2;
+	if (ms > 9000000000LL) /* 104 days: rate_milli (<= 1e9) times it stays in range */
+		ms = 9000000000LL;
 	return s->excess - (int64_t)(r->rate_milli * (uint64_t)ms / 1000u);
 }
 
-/* The name's slot in its window, or the one to take over: a free one, else one drained
- * empty, else the stalest (a full table forgets its oldest bucket, as nginx's zone does). */
-static struct ratelimit_slot *ratelimit_find(struct ratelimit_area *a,
+/* The name's slot in its zone's window, or the one to take over: a free one, else the bucket
+ * that has drained closest to empty (forgetting it grants the fewest requests; a bucket
+ * being refused now is the fullest, so a flood of new names cannot reset it). */
+static struct ratelimit_slot *ratelimit_find(struct ratelimit_area *a, enum ratelimit_zone zone,
 					     const struct ratelimit_rule *r, uint64_t key,
 					     int64_t now_ms, int *found)
 {
-	struct ratelimit_slot *victim = NULL;
-	int victim_rank = 3;
+	struct ratelimit_slot *victim = NULL, *table = a->slots[zone];
+	int64_t victim_left = INT64_MAX;
 
 	*found = 0;
 	for (size_t i = 0; i < RATELIMIT_PROBE; i++) {
-		struct ratelimit_slot *s = &a->slots[(key + i) % RATELIMIT_SLOTS];
-		int rank;
+		struct ratelimit_slot *s = &table[(key + i) % RATELIMIT_SLOTS];
+		int64_t left;
 
 		if (s->key == key) {
 			*found = 1;
 			return s;
 		}
-		rank = s->key == 0 ? 0 : ratelimit_drained(s, r, now_ms) + 1000 <= 0 ? 1 : 2;
-		if (rank < victim_rank || (rank == 2 && victim_rank == 2 && s->last_ms < victim->last_ms)) {
+		left = s->key == 0 ? INT64_MIN : ratelimit_drained(s, r, now_ms);
+		if (left < victim_left) {
 			victim = s;
-			victim_rank = rank;
+			victim_left = left;
 		}
 	}
 	return victim;
 }
 
-static void ratelimit_lock(struct ratelimit_area *a)
+/* 0 with the lock held; else the lock is not ours. Only a worker that died holding it gives
+ * EOWNERDEAD: its half-done update of one bucket is harmless, so the lock is made
+ * consistent and used. */
+static int ratelimit_lock(struct ratelimit_area *a)
 {
-	/* Only a worker that died holding it leaves EOWNERDEAD: its half-done update of one
-	 * bucket is harmless, so the lock is made consistent and used. */
-	if (pthread_mutex_lock(&a->lock) == EOWNERDEAD)
-		pthread_mutex_consistent(&a->lock);
+	int r = pthread_mutex_lock(&a->lock);
+
+	if (r == EOWNERDEAD && (r = pthread_mutex_consistent(&a->lock)) != 0)
+		pthread_mutex_unlock(&a->lock); /* (then ENOTRECOVERABLE: limits off, not the API) */
+	return r;
 }
 
 err_t ratelimit_take_in(struct ratelimit_area *a, const struct ratelimit_rule *rule,
@@ -142,8 +148,9 @@ err_t ratelimit_take_in(struct ratelimit_area *a, const struct ratelimit_rule *r
 		return ERR_OK;
 	key = ratelimit_hash(a->seed, zone, name);
 	burst = (int64_t)rule->burst * 1000;
-	ratelimit_lock(a);
-	s = ratelimit_find(a, rule, key, now_ms, &found);
+	if (ratelimit_lock(a) != 0)
+		return ERR_OK;
+	s = ratelimit_find(a, zone, rule, key, now_ms, &found);
 	excess = found ? ratelimit_drained(s, rule, now_ms) + 1000 : 0;
 	if (excess < 0)
 		excess = 0;
@@ -154,7 +161,9 @@ err_t ratelimit_take_in(struct ratelimit_area *a, const struct ratelimit_rule *r
 		*retry_s = (long)((ms + 999) / 1000);
 		rc = ERR_RATE_LIMITED;
 	} else {
-		*s = (struct ratelimit_slot){key, now_ms, excess};
+		/* A clock read before another worker's may arrive after it: time never goes back. */
+		*s = (struct ratelimit_slot){key, found && s->last_ms > now_ms ? s->last_ms : now_ms,
+					     excess};
 	}
 	pthread_mutex_unlock(&a->lock);
 	return rc;

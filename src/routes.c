@@ -152,8 +152,11 @@ static int routes_is_write(const char *m)
 
 /*
  * The request's rate limit (include/ratelimit.h), before the route is even looked up, as
- * nginx's limit_req was: a verified token's user (or, without a sub, the token) in the write
- * or read zone; everything else, including a forged or expired token, per address.
+ * nginx's limit_req was: a verified user's token (role authenticated, a sub) in its user's
+ * bucket, a verified service_role token in its own, in the write or read zone; everything
+ * else per address: a forged or expired token, and tokens of other roles (the platform's
+ * public anon key is one token shared by every app: one bucket for it would let any client
+ * exhaust it for all).
  */
 static err_t routes_limit(struct ctx *c)
 {
@@ -166,11 +169,14 @@ static err_t routes_limit(struct ctx *c)
 
 	if (!routes_limited(c->path))
 		return ERR_OK;
-	if (routes_verify(c, &why) == ERR_OK) {
+	if (routes_verify(c, &why) == ERR_OK && c->id.sub[0] && strcmp(c->id.role, "authenticated") == 0) {
+		zone = routes_is_write(c->method) ? RATELIMIT_WRITE : RATELIMIT_READ;
+		c->log.user_id = c->id.sub;
+		n = snprintf(name, sizeof(name), "u:%s", c->id.sub);
+	} else if (c->auth_rc == ERR_OK && strcmp(c->id.role, "service_role") == 0) {
 		zone = routes_is_write(c->method) ? RATELIMIT_WRITE : RATELIMIT_READ;
 		sig = strrchr(c->authorization, '.'); /* verified: a JWS, so there is one */
-		n = c->id.sub[0] ? snprintf(name, sizeof(name), "u:%s", c->id.sub)
-				 : snprintf(name, sizeof(name), "t:%.100s", sig ? sig + 1 : "");
+		n = snprintf(name, sizeof(name), "t:%.100s", sig ? sig + 1 : "");
 	} else {
 		n = snprintf(name, sizeof(name), "a:%s", c->remote_addr ? c->remote_addr : "");
 	}
@@ -281,7 +287,7 @@ err_t routes_dispatch(struct ctx *c)
 	}
 	c->log.op = c->route->op;
 	if (c->route->auth == ROUTER_AUTH_NONE)
-		auth_identity_clear(&c->id); /* (never verified: these paths are not limited) */
+		auth_identity_clear(&c->id); /* no caller role reaches the health checks' SQL */
 	else if ((rc = routes_auth(c)) != ERR_OK)
 		return rc;
 	if (c->query_overflow)

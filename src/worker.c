@@ -182,13 +182,14 @@ static int worker_waited_too_long(const char *start, const char *bound_ms)
 }
 
 /* The metrics row of a request: its route table entry; no route matched (404, 405); or,
- * when it was answered before dispatch (a body refused, a queue wait too long), the route
- * its path would have taken, looked up now (rare: only requests refused early pay it). */
-static size_t worker_metrics_route(const struct ctx *c, int dispatched)
+ * when it was answered before its route was looked up (a body refused, a queue wait too
+ * long, the rate limit), the route its path would have taken, looked up now (only requests
+ * refused early, and 404s, pay for a second lookup). */
+static size_t worker_metrics_route(const struct ctx *c)
 {
 	const struct router_route *r = c->route;
 
-	if (r == NULL && !dispatched &&
+	if (r == NULL &&
 	    router_lookup(routes_table, routes_count, c->method, c->path, &r, NULL, NULL, 0) !=
 		    ROUTER_FOUND)
 		r = NULL;
@@ -217,7 +218,7 @@ enum worker_end { WORKER_END_WAIT, WORKER_END_NOW, WORKER_END_CUT };
 /* Serves one request. *status, *route: for the metrics. */
 static enum worker_end worker_handle(struct ctx *c, FCGX_Request *req, int *status, size_t *route)
 {
-	int eof, dispatched = 0;
+	int eof;
 	char **env = req->envp;
 	const char *uri;
 	err_t rc;
@@ -247,11 +248,9 @@ static enum worker_end worker_handle(struct ctx *c, FCGX_Request *req, int *stat
 	    worker_waited_too_long(FCGX_GetParam("REQUEST_START", env),
 				   FCGX_GetParam("QUEUE_WAIT_MAX_MS", env)))
 		rc = ctx_fail(c, ERR_UNAVAILABLE, "The service is saturated; retry shortly", NULL);
-	if (rc == ERR_OK) {
-		dispatched = 1;
+	if (rc == ERR_OK)
 		rc = routes_dispatch(c);
-	}
-	*route = worker_metrics_route(c, dispatched);
+	*route = worker_metrics_route(c);
 	if (c->streamed && rc != ERR_OK) {
 		log_error(&c->log, "%s %s: streamed answer cut short (%s)", c->method, c->path,
 			  err_code(rc));
@@ -441,6 +440,8 @@ int worker_run(const struct config *cfg, int ready_fd)
 	if (mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024) != 1 || mallopt(M_TOP_PAD, 256 * 1024) != 1)
 		log_warn(&log, "mallopt failed; the heap is trimmed at glibc's defaults");
 	/* The instance's shared buckets; a worker started alone keeps its own. */
+	if (shm_get() == NULL)
+		log_warn(&log, "no shared memory (started without the master): rate limits per worker");
 	if (ratelimit_setup(cfg->rates, shm_get() ? &shm_get()->limits : NULL) != ERR_OK) {
 		log_error(&log, "rate limits: no memory for the buckets");
 		auth_keys_free(keys);

@@ -3,6 +3,7 @@
  * before nbf, a token that differs by one byte, other keys). Time is fixed, never the clock. */
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,47 @@ START_TEST(test_cache_bounds)
 }
 END_TEST
 
+/* The cache's set of a token, as auth_cache.c hashes it (FNV-1a), to find tokens that share. */
+static size_t cache_set_of(const char *t)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const char *p = t; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return (size_t)(h % (AUTH_CACHE_SLOTS / 2));
+}
+
+START_TEST(test_two_tokens_of_one_set_both_hit)
+{
+	/* Two busy tokens that hash to one set are both kept (direct-mapped, each pushed the
+	 * other out on every request); a third pushes out the one used longer ago. */
+	struct auth_cache *c = auth_cache_new();
+	struct auth_cache_hit hit;
+	char t[3][32];
+	int n = 0;
+
+	ck_assert_ptr_nonnull(c);
+	snprintf(t[0], sizeof t[0], "tok-0");
+	for (int i = 1; n < 2 && i < 10000000; i++) {
+		snprintf(t[n + 1], sizeof t[n + 1], "tok-%d", i);
+		if (cache_set_of(t[n + 1]) == cache_set_of(t[0]))
+			n++;
+	}
+	ck_assert_int_eq(n, 2);
+	for (int i = 0; i < 2; i++)
+		auth_cache_put(c, t[i], strlen(t[i]), 2e9, -INFINITY, "{}", "", "authenticated");
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < 2; i++)
+			ck_assert_int_eq(auth_cache_get(c, t[i], strlen(t[i]), CNOW, &hit), ERR_OK);
+	/* t[1] was used last; t[0] goes when t[2] comes. */
+	auth_cache_put(c, t[2], strlen(t[2]), 2e9, -INFINITY, "{}", "", "authenticated");
+	ck_assert_int_eq(auth_cache_get(c, t[1], strlen(t[1]), CNOW, &hit), ERR_OK);
+	ck_assert_int_eq(auth_cache_get(c, t[2], strlen(t[2]), CNOW, &hit), ERR_OK);
+	ck_assert_int_eq(auth_cache_get(c, t[0], strlen(t[0]), CNOW, &hit), ERR_NOT_FOUND);
+	auth_cache_free(c);
+}
+END_TEST
+
 Suite *auth_cache_suite(void); /* run by the unit test driver */
 
 Suite *auth_cache_suite(void)
@@ -205,6 +247,7 @@ Suite *auth_cache_suite(void)
 	tcase_add_test(tc, test_one_byte_off_is_verified);
 	tcase_add_test(tc, test_other_keys_start_empty);
 	tcase_add_test(tc, test_cache_bounds);
+	tcase_add_test(tc, test_two_tokens_of_one_set_both_hit);
 	suite_add_tcase(s, tc);
 	return s;
 }

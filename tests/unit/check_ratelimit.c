@@ -1,7 +1,8 @@
 /* Unit tests for the workers' rate limits (ratelimit.c): nginx's arithmetic (a bucket's first
  * request free, then burst more, then one per 1/rate), exactly at the burst and one past it,
- * the refill to the millisecond, zones and names apart, Retry-After, a full table, the rate
- * forms of RATE_*, and buckets shared between processes through the master's region. */
+ * the refill to the millisecond, zones and names apart, Retry-After rounded up, a clock read
+ * late, a full table (zones apart, the fullest bucket kept), the rate forms of RATE_*, and
+ * buckets shared between processes through the master's region. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,70 @@ START_TEST(test_off_and_full_table)
 }
 END_TEST
 
+START_TEST(test_retry_after_rounds_up)
+{
+	/* 60r/m, burst 0, refused 500 ms after a pass: half a second to go is Retry-After 1. */
+	struct ratelimit_rule r = {1000, 0};
+	long retry = 0;
+
+	ck_assert_int_eq(passes(&r, RATELIMIT_WRITE, "u:r", 0, 1), 1);
+	ck_assert_int_eq(ratelimit_take_in(area, &r, RATELIMIT_WRITE, "u:r", 500, &retry),
+			 ERR_RATE_LIMITED);
+	ck_assert_int_eq(retry, 1);
+	ck_assert_int_eq(ratelimit_take_in(area, &r, RATELIMIT_WRITE, "u:r", 999, &retry),
+			 ERR_RATE_LIMITED);
+	ck_assert_int_eq(retry, 1);
+}
+END_TEST
+
+START_TEST(test_time_never_goes_back)
+{
+	/* A worker whose clock reading is older than the bucket's (it read the clock first, got
+	 * the lock second) drains nothing and does not move the bucket's time back. */
+	struct ratelimit_rule r = {1000, 1};
+
+	ck_assert_int_eq(passes(&r, RATELIMIT_READ, "u:t", 10000, 1), 1);
+	ck_assert_int_eq(passes(&r, RATELIMIT_READ, "u:t", 9000, 1), 1); /* the burst's one */
+	/* Had 9000 been stored, 10000 would find a second drained: it must not. */
+	ck_assert_int_eq(passes(&r, RATELIMIT_READ, "u:t", 10000, 1), 0);
+	ck_assert_int_eq(passes(&r, RATELIMIT_READ, "u:t", 11000, 1), 1);
+}
+END_TEST
+
+START_TEST(test_zones_never_evict_each_other)
+{
+	/* A full write bucket survives any number of new names in the read zone, even with a
+	 * read rate that drains everything at once. */
+	struct ratelimit_rule w = {1000, 2}, rd = {1000000000u, 0};
+	char name[32];
+
+	ck_assert_int_eq(passes(&w, RATELIMIT_WRITE, "u:w", 0, 3), 3);
+	for (int i = 0; i < RATELIMIT_SLOTS * 2; i++) {
+		snprintf(name, sizeof(name), "u:%d", i);
+		ck_assert_int_eq(passes(&rd, RATELIMIT_READ, name, 1, 1), 1);
+	}
+	ck_assert_int_eq(passes(&w, RATELIMIT_WRITE, "u:w", 1, 1), 0);
+}
+END_TEST
+
+START_TEST(test_refused_bucket_survives_a_flood)
+{
+	/* A client being refused is the last to be forgotten: new names are evicted among
+	 * themselves (their buckets are closest to empty), never the full one. */
+	struct ratelimit_rule r = {1000, 5};
+	char name[32];
+
+	ck_assert_int_eq(passes(&r, RATELIMIT_ANON, "a:flooder", 0, 6), 6);
+	for (int i = 0; i < RATELIMIT_SLOTS * 4; i++) {
+		snprintf(name, sizeof(name), "a:%d", i);
+		ck_assert_int_eq(passes(&r, RATELIMIT_ANON, name, 100, 1), 1);
+		if (i % 1024 == 0)
+			ck_assert_int_eq(passes(&r, RATELIMIT_ANON, "a:flooder", 100, 1), 0);
+	}
+	ck_assert_int_eq(passes(&r, RATELIMIT_ANON, "a:flooder", 100, 1), 0);
+}
+END_TEST
+
 START_TEST(test_rates)
 {
 	struct ratelimit_rule r;
@@ -159,6 +224,10 @@ Suite *ratelimit_suite(void)
 	tcase_add_test(tc, test_burst_zero);
 	tcase_add_test(tc, test_apart_and_retry_after);
 	tcase_add_test(tc, test_off_and_full_table);
+	tcase_add_test(tc, test_retry_after_rounds_up);
+	tcase_add_test(tc, test_time_never_goes_back);
+	tcase_add_test(tc, test_zones_never_evict_each_other);
+	tcase_add_test(tc, test_refused_bucket_survives_a_flood);
 	tcase_add_test(tc, test_rates);
 	tcase_add_test(tc, test_shared_between_processes);
 	suite_add_tcase(s, tc);
