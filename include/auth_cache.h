@@ -22,7 +22,8 @@ void auth_cache_free(struct auth_cache *c);
 
 /* What verifying a token gave, kept with it. */
 struct auth_cache_hit {
-	const char *claims_json; /* valid until the next auth_cache_put or auth_cache_free */
+	/* All three valid until the next call into the cache (a get may reorder a set): copy. */
+	const char *claims_json;
 	const char *sub;
 	const char *role;
 };

@@ -116,7 +116,7 @@ void auth_cache_put(struct auth_cache *c, const char *tok, size_t len, double ex
 	e = auth_cache_set(c, tok, len);
 	if (auth_cache_is(&e[0], tok, len)) {
 		auth_cache_drop(&e[0]); /* (kept again: its times may have changed) */
-	} else {
+	} else if (e[0].token != NULL) { /* (an empty first entry: an expired one went) */
 		auth_cache_drop(&e[1]);
 		e[1] = e[0];
 		memset(&e[0], 0, sizeof(e[0]));

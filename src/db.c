@@ -278,15 +278,22 @@ struct db_slot {
 	long index;             /* DB_SLOT_QUERY: position over pre statements, then q */
 };
 
+/* Each statement may need a Prepare before it: the queries, the pre statements and the three
+ * of our own (BEGIN, the claims, COMMIT). */
+#define DB_PIPE_SLOTS (2 * (DB_MAX_QUERIES + DB_MAX_PRE + 3))
+
 struct db_pipe {
-	struct db_slot slots[2 * (DB_MAX_QUERIES + DB_MAX_PRE) + 4];
+	struct db_slot slots[DB_PIPE_SLOTS];
 	size_t n;
 };
 
-static void db_pipe_add(struct db_pipe *p, enum db_slot_kind kind, struct db_stmt *st,
-			struct db_query *query, long index)
+static int db_pipe_add(struct db_pipe *p, enum db_slot_kind kind, struct db_stmt *st,
+		       struct db_query *query, long index)
 {
+	if (p->n >= DB_PIPE_SLOTS)
+		return -1; /* (a caller past DB_MAX_QUERIES or DB_MAX_PRE) */
 	p->slots[p->n++] = (struct db_slot){kind, st, query, index};
+	return 0;
 }
 
 /* Queues one statement: in session mode by name, preparing it first when this connection has
@@ -306,9 +313,9 @@ static int db_pipe_stmt(struct db_conn *db, struct db_pipe *p, struct db_stmt *s
 		ok = PQsendQueryParams(db->pg, st->sql, st->nparams, NULL, params, NULL, NULL, 0);
 		break;
 	case DB_SEND_PREPARE_FIRST:
-		if (!PQsendPrepare(db->pg, st->name, st->sql, st->nparams, NULL))
+		if (!PQsendPrepare(db->pg, st->name, st->sql, st->nparams, NULL) ||
+		    db_pipe_add(p, DB_SLOT_PREPARE, st, NULL, -1) != 0)
 			return -1;
-		db_pipe_add(p, DB_SLOT_PREPARE, st, NULL, -1);
 		/* fall through */
 	default:
 		ok = PQsendQueryPrepared(db->pg, st->name, st->nparams, params, NULL, NULL, 0);
@@ -316,8 +323,7 @@ static int db_pipe_stmt(struct db_conn *db, struct db_pipe *p, struct db_stmt *s
 	}
 	if (!ok)
 		return -1;
-	db_pipe_add(p, query ? DB_SLOT_QUERY : DB_SLOT_SETUP, st, query, index);
-	return 0;
+	return db_pipe_add(p, query ? DB_SLOT_QUERY : DB_SLOT_SETUP, st, query, index);
 }
 
 /* The pre statements this pipeline runs: none when they wait (pre_lazy) for a pipeline of

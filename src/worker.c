@@ -306,12 +306,12 @@ static int worker_signals(sigset_t *open)
 	return 0;
 }
 
-/* Waits until fd 0 has a connection or a stop signal came in. 0: accept; -1: stop. epfd
- * watches fd 0 with EPOLLEXCLUSIVE, so a connection wakes one idle worker, not all of them. */
 static void worker_trim(void);
 
-/* Waits for the next connection; a worker idle for WORKER_IDLE_TRIM_MS gives back the free
- * memory of its last requests (worker_trim) before it waits on. */
+/* Waits until fd 0 has a connection or a stop signal came in. 0: accept; -1: stop. epfd
+ * watches fd 0 with EPOLLEXCLUSIVE, so a connection wakes one idle worker, not all of them.
+ * A worker idle for WORKER_IDLE_TRIM_MS gives back the free memory of its last requests
+ * (worker_trim) and waits on. */
 static int worker_wait(int epfd, const sigset_t *open)
 {
 	struct epoll_event ev;

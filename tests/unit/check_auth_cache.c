@@ -231,6 +231,18 @@ START_TEST(test_two_tokens_of_one_set_both_hit)
 	ck_assert_int_eq(auth_cache_get(c, t[2], strlen(t[2]), CNOW, &hit), ERR_OK);
 	ck_assert_int_eq(auth_cache_get(c, t[0], strlen(t[0]), CNOW, &hit), ERR_NOT_FOUND);
 	auth_cache_free(c);
+
+	/* An expired entry that went leaves its place free: the next token takes that place,
+	 * not the live token's. */
+	c = auth_cache_new();
+	ck_assert_ptr_nonnull(c);
+	auth_cache_put(c, t[2], strlen(t[2]), 2e9, -INFINITY, "{}", "", "authenticated");
+	auth_cache_put(c, t[1], strlen(t[1]), (double)CNOW - 1000, -INFINITY, "{}", "", "authenticated");
+	ck_assert_int_eq(auth_cache_get(c, t[1], strlen(t[1]), CNOW, &hit), ERR_NOT_FOUND);
+	auth_cache_put(c, t[0], strlen(t[0]), 2e9, -INFINITY, "{}", "", "authenticated");
+	ck_assert_int_eq(auth_cache_get(c, t[2], strlen(t[2]), CNOW, &hit), ERR_OK);
+	ck_assert_int_eq(auth_cache_get(c, t[0], strlen(t[0]), CNOW, &hit), ERR_OK);
+	auth_cache_free(c);
 }
 END_TEST
 
