@@ -318,7 +318,11 @@ def test_a_page_of_a_long_history_reads_no_more_than_a_short_one(db, make_user, 
                     cost[name, who] = min(batches)
     finally:
         conn.close()
+    # A page that reads the rides it skips costs hundreds of buffers more on the long history;
+    # the slack absorbs a plan's choice between indexes (behind a transaction pooler every
+    # statement is planned with its values: a short history's cursor page was seen at 14
+    # buffers while every other page, the long one's cursor page too, took 44).
     for name in cases:
-        assert cost[name, "long"] <= cost[name, "short"] + 10, \
+        assert cost[name, "long"] <= cost[name, "short"] + 40, \
             f"{name} page: {cost[name, 'long']:.0f} buffers a request on 20,000 rides," \
             f" {cost[name, 'short']:.0f} on 120 ({cost})"
