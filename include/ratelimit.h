@@ -56,10 +56,8 @@ err_t ratelimit_parse_rate(const char *text, struct ratelimit_rule *rule) WUR;
 err_t ratelimit_setup(const struct ratelimit_rule rules[RATELIMIT_ZONES],
 		      struct ratelimit_area *area) WUR;
 
-/* CLOCK_MONOTONIC in ms: the same clock in every process of the machine. */
-int64_t ratelimit_now_ms(void);
-
-/* One request of bucket name in zone at now_ms: ERR_OK when it passes (and counts), else
+/* One request of bucket name in zone at now_ms (CLOCK_MONOTONIC, keyshare_now_ms: one
+ * clock for every process of the machine): ERR_OK when it passes (and counts), else
  * ERR_RATE_LIMITED with *retry_s, the seconds until one more would pass. */
 err_t ratelimit_take(enum ratelimit_zone zone, const char *name, int64_t now_ms, long *retry_s) WUR;
 

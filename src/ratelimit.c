@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "ratelimit.h"
 
@@ -167,14 +166,6 @@ err_t ratelimit_take_in(struct ratelimit_area *a, const struct ratelimit_rule *r
 	}
 	pthread_mutex_unlock(&a->lock);
 	return rc;
-}
-
-int64_t ratelimit_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 err_t ratelimit_take(enum ratelimit_zone zone, const char *name, int64_t now_ms, long *retry_s)

@@ -7,6 +7,7 @@
 #include "installs.h"
 #include "intervals.h"
 #include "maintenance.h"
+#include "keyshare.h"
 #include "parts.h"
 #include "ratelimit.h"
 #include "req.h"
@@ -165,22 +166,24 @@ static err_t routes_limit(struct ctx *c)
 	char name[128];
 	const char *why, *sig;
 	long retry = 0;
-	int n;
+	int verified, n;
 
 	if (!routes_limited(c->path))
 		return ERR_OK;
-	if (routes_verify(c, &why) == ERR_OK && c->id.sub[0] && strcmp(c->id.role, "authenticated") == 0) {
-		zone = routes_is_write(c->method) ? RATELIMIT_WRITE : RATELIMIT_READ;
+	verified = routes_verify(c, &why) == ERR_OK;
+	if (verified && c->id.sub[0] && strcmp(c->id.role, "authenticated") == 0) {
 		c->log.user_id = c->id.sub;
 		n = snprintf(name, sizeof(name), "u:%s", c->id.sub);
-	} else if (c->auth_rc == ERR_OK && strcmp(c->id.role, "service_role") == 0) {
-		zone = routes_is_write(c->method) ? RATELIMIT_WRITE : RATELIMIT_READ;
+	} else if (verified && strcmp(c->id.role, "service_role") == 0) {
 		sig = strrchr(c->authorization, '.'); /* verified: a JWS, so there is one */
 		n = snprintf(name, sizeof(name), "t:%.100s", sig ? sig + 1 : "");
 	} else {
+		verified = 0;
 		n = snprintf(name, sizeof(name), "a:%s", c->remote_addr ? c->remote_addr : "");
 	}
-	if (n < 0 || ratelimit_take(zone, name, ratelimit_now_ms(), &retry) == ERR_OK)
+	if (verified)
+		zone = routes_is_write(c->method) ? RATELIMIT_WRITE : RATELIMIT_READ;
+	if (n < 0 || ratelimit_take(zone, name, keyshare_now_ms(), &retry) == ERR_OK)
 		return ERR_OK;
 	log_warn(&c->log, "rate limited (%s zone)", zones[zone]);
 	c->retry_after = retry;

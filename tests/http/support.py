@@ -274,3 +274,20 @@ def random_uuid():
 
 def unique_email(tag="u"):
     return f"http-{tag}-{uuid.uuid4().hex[:16]}@example.test"
+
+
+def stats_db():
+    """An autocommit connection to the cluster's maintenance database, where
+    pg_stat_statements lives (so the service's database gets no extension); skips the test
+    when the cluster has not loaded it (scripts/lib/pg.sh does)."""
+    import psycopg2
+    import pytest
+    try:
+        conn = psycopg2.connect(DATABASE_URL, dbname="postgres", connect_timeout=5)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            cur.execute("SELECT 1 FROM pg_stat_statements LIMIT 1")
+    except psycopg2.Error as e:
+        pytest.skip(f"pg_stat_statements is not loaded (scripts/lib/pg.sh loads it): {e}")
+    return conn

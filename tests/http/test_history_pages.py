@@ -258,19 +258,6 @@ def test_kilometrage_check_reports_a_ride_count_that_drifted(db, user, api, crea
 
 # ---- cost ----------------------------------------------------------------------------------
 
-def _admin():
-    """The cluster's maintenance database, where pg_stat_statements lives (test_limits.py)."""
-    try:
-        conn = psycopg2.connect(support.DATABASE_URL, dbname="postgres", connect_timeout=5)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-            cur.execute("SELECT 1 FROM pg_stat_statements LIMIT 1")
-    except psycopg2.Error as e:
-        pytest.skip(f"pg_stat_statements is not loaded (scripts/lib/pg.sh loads it): {e}")
-    return conn
-
-
 def _buffers(cur, dbname):
     cur.execute("SELECT coalesce(sum(s.shared_blks_hit + s.shared_blks_read), 0)"
                 " FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
@@ -296,7 +283,7 @@ def test_a_page_of_a_long_history_reads_no_more_than_a_short_one(db, make_user, 
         "first": ({}, {}),
         "cursor": ({"cursor": long_cursor}, {"cursor": short_cursor}),
     }
-    conn = _admin()
+    conn = support.stats_db()
     cost = {}
     try:
         with conn.cursor() as cur:

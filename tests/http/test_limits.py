@@ -31,7 +31,7 @@ except ImportError:  # Python < 3.11
     tomllib = None
 
 from support import (BASE_URL, DATABASE_URL, assert_error, claims_for, describe, fresh_source,
-                     mint, session)
+                     mint, session, stats_db)
 
 pytestmark = pytest.mark.nginx
 
@@ -238,17 +238,6 @@ def test_unknown_routes_spend_the_budget_too(make_user, client):
 
 # ---- /health/ready: bounded database work ------------------------------------------------
 
-def _admin():
-    """A superuser connection to the cluster's maintenance database (pg_stat_statements
-    lives there, so the service's database gets no extension)."""
-    try:
-        conn = psycopg2.connect(DATABASE_URL, dbname="postgres", connect_timeout=5)
-    except psycopg2.Error as e:
-        pytest.skip(f"no maintenance database: {e}")
-    conn.autocommit = True
-    return conn
-
-
 def _ready_checks(cur, dbname):
     # src/health.c's statement; before it had a name it was a plain SELECT 1 (counted too, so
     # the test also measures the old code: nothing else runs one during the flood).
@@ -261,7 +250,7 @@ def _ready_checks(cur, dbname):
 
 def test_health_ready_flood_costs_one_check_per_worker_per_second(db):
     dbname = db.query("SELECT current_database()")[0][0]
-    conn = _admin()
+    conn = stats_db()
     try:
         with conn.cursor() as cur:
             try:

@@ -3,45 +3,27 @@ bike or part, or of its stats, is proved the caller's by its row under RLS, so n
 statement (vehicles.gear_assert) runs; only a row not found runs it, to say 404 or 403 with
 the usual message. Counted with pg_stat_statements (the maintenance database), not timed.
 """
-import psycopg2
 import pytest
 
 from flows import new_bike, new_part
-from support import DATABASE_URL, assert_error, random_uuid
+from support import assert_error, random_uuid, stats_db
 
 
-def _admin():
-    try:
-        conn = psycopg2.connect(DATABASE_URL, dbname="postgres", connect_timeout=5)
-    except psycopg2.Error as e:
-        pytest.skip(f"no maintenance database: {e}")
-    conn.autocommit = True
-    return conn
-
-
-def _asserts(cur):
+def _asserts(cur, dbname):
     # Top-level and nested alike (track = all): any gear_assert run in this database.
     cur.execute("SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s"
                 " JOIN pg_database d ON d.oid = s.dbid"
-                " WHERE d.datname = %s AND s.query LIKE '%%gear_assert%%'", (_DB[0],))
+                " WHERE d.datname = %s AND s.query LIKE '%%gear_assert%%'", (dbname,))
     return int(cur.fetchone()[0])
-
-
-_DB = [None]
 
 
 @pytest.fixture
 def counter(db):
-    _DB[0] = db.query("SELECT current_database()")[0][0]
-    conn = _admin()
+    dbname = db.query("SELECT current_database()")[0][0]
+    conn = stats_db()
     cur = conn.cursor()
     try:
-        try:
-            cur.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-            _asserts(cur)
-        except psycopg2.Error as e:
-            pytest.skip(f"pg_stat_statements is not loaded (scripts/lib/pg.sh loads it): {e}")
-        yield lambda: _asserts(cur)
+        yield lambda: _asserts(cur, dbname)
     finally:
         conn.close()
 
