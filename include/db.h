@@ -20,6 +20,7 @@
 #define DB_MAX_PRE 4
 #define DB_TIMEOUT_MS 10000     /* a statement's default bound (db_sess.timeout_ms 0) */
 #define DB_LOCK_TIMEOUT_MS 5000 /* how long a statement waits for a lock */
+#define DB_CLIENT_CHECK_MS "1000" /* how often a running statement checks its client is there */
 
 /* A statement, prepared once per connection on first use (session mode; in transaction
  * mode sent unnamed every time, see db_set_pool_transaction). Define them static. */

@@ -35,10 +35,13 @@ struct db_conn {
 /* What every transaction runs under, set transaction-locally in its first statement (no
  * extra round trip or statement) so that it also holds through a transaction pooler, where
  * session settings would leak to other clients or vanish: the formats db_json_row expects,
- * and bounds on how long a statement may run and wait for a lock. */
+ * and bounds on how long a statement may run and wait for a lock. The connection check
+ * ends a statement whose client is gone (a worker killed at a stop's deadline): without
+ * it, a write waiting on a row lock would run, and commit, once the lock was free. */
 #define DB_LOCAL_SETTINGS                                                                    \
 	"set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true),"       \
 	" set_config('idle_in_transaction_session_timeout', '30s', true),"                      \
+	" set_config('client_connection_check_interval', '" DB_CLIENT_CHECK_MS "', true),"     \
 	" set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true),"     \
 	" set_config('IntervalStyle', 'postgres', true)"
 static struct db_stmt db_st_setup = {"db_setup", "SELECT " DB_LOCAL_SETTINGS, 2, 0};

@@ -67,6 +67,7 @@ static const struct {
 static const char db_export_setup_sql[] =
 	"SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', '5000', true),"
 	" set_config('idle_in_transaction_session_timeout', '30s', true),"
+	" set_config('client_connection_check_interval', '" DB_CLIENT_CHECK_MS "', true),"
 	" set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true),"
 	" set_config('IntervalStyle', 'postgres', true), set_config('role', $2, true),"
 	" set_config('request.jwt.claims', $3, true), set_config('request.jwt.claim.sub', $4, true)";

@@ -271,8 +271,9 @@ def _stream(base, token, kind, bike_id, t_base, until, out):
         sess.close()
 
 
-def _blocked_on(db_conn, n, timeout):
-    """Waits until n backends wait on db_conn's locks, directly or behind one that does."""
+def _waiting_behind(db_conn, until, timeout):
+    """Waits until until(n) holds for n, the number of backends waiting on db_conn's locks,
+    directly or behind one that does; False when it did not within timeout."""
     pid = db_conn.get_backend_pid()
     deadline = time.monotonic() + timeout
     with psycopg2.connect(support.DATABASE_URL, connect_timeout=5) as c2:
@@ -287,10 +288,15 @@ def _blocked_on(db_conn, n, timeout):
                 more = {p for p, by in waits.items() if behind & set(by)} - behind
                 behind |= more
                 grew = bool(more)
-            if len(behind) - 1 >= n:
+            if until(len(behind) - 1):
                 return True
             time.sleep(0.05)
     return False
+
+
+def _blocked_on(db_conn, n, timeout):
+    """Waits until n backends wait on db_conn's locks, directly or behind one that does."""
+    return _waiting_behind(db_conn, lambda k: k >= n, timeout)
 
 
 def _in_db(db, table, ids):
@@ -420,6 +426,9 @@ def test_sigterm_under_writes_loses_nothing(entry, private_stack, make_user, db)
 # What the entry may take past STOP_TIMEOUT when the deadline is hit: the SIGKILL of what is
 # left and its own clean-up. fly.toml's kill_timeout must leave at least this much.
 ENTRY_KILL_MARGIN = 2
+# How often a running statement checks that its client is still there (db.h's
+# DB_CLIENT_CHECK_MS).
+CLIENT_CHECK_S = 1
 
 
 def _gone(stack, timeout):
@@ -437,7 +446,7 @@ def test_stop_deadline_bounds_the_worst_case(private_stack, make_user, db):
     """A request that outlasts STOP_TIMEOUT (a ride waiting on the test's lock, inside the
     worker's 5 s lock_timeout) is killed at the deadline: the whole stack is gone within
     STOP_TIMEOUT + ENTRY_KILL_MARGIN, which fly.toml's kill_timeout covers (below)."""
-    stop_timeout = 3
+    stop_timeout = 2
     stack = private_stack("container-entry", stop_timeout=stop_timeout)
     stack.wait_healthy()
     u = make_user(tag="deadline")
@@ -460,6 +469,10 @@ def test_stop_deadline_bounds_the_worst_case(private_stack, make_user, db):
             stop(stack)
             took = _gone(stack, stop_timeout + ENTRY_KILL_MARGIN + 5)
             t.join(timeout=10)
+            # The killed worker's statement ends by itself while the test still holds the
+            # row (client_connection_check_interval), well before its 5 s lock_timeout
+            # would end it: otherwise it would run, and commit, once the lock is free.
+            released = _waiting_behind(lock, lambda k: k == 0, CLIENT_CHECK_S + 0.5)
     finally:
         lock.rollback()
         lock.close()
@@ -467,6 +480,7 @@ def test_stop_deadline_bounds_the_worst_case(private_stack, make_user, db):
     assert took is not None and took <= stop_timeout + ENTRY_KILL_MARGIN, \
         f"gone {took}s after SIGTERM (STOP_TIMEOUT {stop_timeout}s + {ENTRY_KILL_MARGIN}s):\n{out[-3000:]}"
     assert "sending SIGKILL" in out, f"the deadline was not reached:\n{out[-3000:]}"
+    assert released, "the killed worker's ride still waited on the lock after its client was gone"
     # Killed, not answered: nothing 2xx, and nothing of it in the database.
     assert held and (held[0].status is None or held[0].status >= 500), held
     assert db.query("SELECT count(*) FROM vehicles.kilometrage_log WHERE bike_id = %s",

@@ -166,7 +166,12 @@ wait_for() {
 wait_for /health "${START_TIMEOUT:-900}"
 t_health=$(now)
 wait_for /health/ready 30
-grep -q 'run: ready:' "$out" || die "scripts/run serves but did not print its ready line"
+# nginx answers a moment before scripts/run, which started it, prints the line.
+deadline=$(($(now) + 10000))
+until grep -q 'run: ready:' "$out"; do
+	[ "$(now)" -lt "$deadline" ] || die "scripts/run serves but did not print its ready line within 10 s"
+	sleep 0.2
+done
 log "serving after $(((t_health - t0) / 1000)) s (build included: $(grep -c '^  CC ' "$out" || true) files compiled)"
 
 [ -L "$dest/var" ] || die "$dest/var is not a symlink to the state directory"
