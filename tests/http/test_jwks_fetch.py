@@ -307,7 +307,15 @@ def test_production_start_without_supabase_serves_503_then_ready(own_server, pri
         time.sleep(0.2)
     else:
         pytest.fail(f"the workers never answered /health:\n{m.log()[-3000:]}")
-    code, body = _fcgi(m.sock_path, "/health/ready")
+    # /health answers before the fetcher's first attempt has failed: until then, ready says so.
+    deadline = time.time() + 10
+    while True:
+        code, body = _fcgi(m.sock_path, "/health/ready")
+        first = isinstance(body, dict) and \
+            body.get("details", {}).get("token_keys") == "no fetch has finished yet"
+        if not first or time.time() > deadline:
+            break
+        time.sleep(0.1)
     assert code == 503, body
     assert isinstance(body, dict) and body.get("error") == "unavailable", body
     assert "reach" in body.get("details", {}).get("token_keys", ""), body
