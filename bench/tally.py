@@ -303,10 +303,10 @@ def cmd_report(d):
     line = lambda r: "| " + " | ".join(str(c).ljust(widths[i]) if i == 0 else str(c).rjust(widths[i])
                                        for i, c in enumerate(r)) + " |"
     out = ["bench/run at %s: %d workers, %d connections, %ss x %d rounds per side (median), "
-           "pgbench %d clients %ss; peer on %s, pool %s" % (meta["head"], meta["workers"], meta["connections"],
-                                                            meta["duration"], meta["rounds"], meta["workers"],
-                                                            meta["pgbench_duration"], meta["peer_runtime"],
-                                                            meta.get("peer_pool", meta["workers"])),
+           "pgbench %d clients (peer's SQL: %s) %ss; peer on %s, pool %s" % (
+               meta["head"], meta["workers"], meta["connections"], meta["duration"], meta["rounds"],
+               meta["workers"], meta.get("peer_pool", meta["workers"]), meta["pgbench_duration"],
+               meta["peer_runtime"], meta.get("peer_pool", meta["workers"])),
            "load average: %s at the start, %s at the end" % (meta["load_start"], meta.get("load_end", "?")),
            "", line(cols), "| " + " | ".join("-" * w for w in widths) + " |"]
     out += [line(r) for r in rows]

@@ -271,9 +271,8 @@ def _stream(base, token, kind, bike_id, t_base, until, out):
         sess.close()
 
 
-def _waiting_behind(db_conn, until, timeout):
-    """Waits until until(n) holds for n, the number of backends waiting on db_conn's locks,
-    directly or behind one that does; False when it did not within timeout."""
+def _blocked_on(db_conn, n, timeout):
+    """Waits until n backends wait on db_conn's locks, directly or behind one that does."""
     pid = db_conn.get_backend_pid()
     deadline = time.monotonic() + timeout
     with psycopg2.connect(support.DATABASE_URL, connect_timeout=5) as c2:
@@ -288,15 +287,36 @@ def _waiting_behind(db_conn, until, timeout):
                 more = {p for p, by in waits.items() if behind & set(by)} - behind
                 behind |= more
                 grew = bool(more)
-            if until(len(behind) - 1):
+            if len(behind) - 1 >= n:
                 return True
             time.sleep(0.05)
     return False
 
 
-def _blocked_on(db_conn, n, timeout):
-    """Waits until n backends wait on db_conn's locks, directly or behind one that does."""
-    return _waiting_behind(db_conn, lambda k: k >= n, timeout)
+def _lock_waiters(db_conn):
+    """The backends waiting directly on db_conn's locks."""
+    with psycopg2.connect(support.DATABASE_URL, connect_timeout=5) as c2, c2.cursor() as cur:
+        cur.execute("SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                    (db_conn.get_backend_pid(),))
+        return {r[0] for r in cur.fetchall()}
+
+
+def _backends_end(pids, timeout):
+    """Seconds until none of pids is a backend any more (None: not within timeout)."""
+    t0 = time.monotonic()
+    c2 = psycopg2.connect(support.DATABASE_URL, connect_timeout=5)
+    c2.autocommit = True  # each poll its own transaction: a fresh pg_stat_activity
+    try:
+        while True:
+            with c2.cursor() as cur:
+                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (list(pids),))
+                if cur.fetchone()[0] == 0:
+                    return time.monotonic() - t0
+            if time.monotonic() - t0 > timeout:
+                return None
+            time.sleep(0.05)
+    finally:
+        c2.close()
 
 
 def _in_db(db, table, ids):
@@ -466,13 +486,15 @@ def test_stop_deadline_bounds_the_worst_case(private_stack, make_user, db):
                 _write(s, stack.base, "ride", bike, time.monotonic())))
             t.start()
             assert _blocked_on(lock, 1, 2.5), "the ride never waited on the test's lock"
+            ride_backends = _lock_waiters(lock)
             stop(stack)
             took = _gone(stack, stop_timeout + ENTRY_KILL_MARGIN + 5)
             t.join(timeout=10)
-            # The killed worker's statement ends by itself while the test still holds the
-            # row (client_connection_check_interval), well before its 5 s lock_timeout
-            # would end it: otherwise it would run, and commit, once the lock is free.
-            released = _waiting_behind(lock, lambda k: k == 0, CLIENT_CHECK_S + 0.5)
+            # The killed worker's backend ends by itself while the test still holds the row
+            # (client_connection_check_interval), before its 5 s lock_timeout would end it
+            # (at least 2.8 s after the kill here): otherwise it would run, and commit, once
+            # the lock is free.
+            ended = _backends_end(ride_backends, CLIENT_CHECK_S + 0.5)
     finally:
         lock.rollback()
         lock.close()
@@ -480,7 +502,8 @@ def test_stop_deadline_bounds_the_worst_case(private_stack, make_user, db):
     assert took is not None and took <= stop_timeout + ENTRY_KILL_MARGIN, \
         f"gone {took}s after SIGTERM (STOP_TIMEOUT {stop_timeout}s + {ENTRY_KILL_MARGIN}s):\n{out[-3000:]}"
     assert "sending SIGKILL" in out, f"the deadline was not reached:\n{out[-3000:]}"
-    assert released, "the killed worker's ride still waited on the lock after its client was gone"
+    assert ride_backends and ended is not None, \
+        f"the killed worker's ride {ride_backends} still waited on the lock after its client was gone"
     # Killed, not answered: nothing 2xx, and nothing of it in the database.
     assert held and (held[0].status is None or held[0].status >= 500), held
     assert db.query("SELECT count(*) FROM vehicles.kilometrage_log WHERE bike_id = %s",

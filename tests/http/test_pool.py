@@ -30,6 +30,7 @@ SELECT pg_backend_pid(),
        (SELECT coalesce(array_agg(name ORDER BY name), '{}') FROM pg_prepared_statements),
        current_setting('statement_timeout'),
        current_setting('lock_timeout'),
+       current_setting('client_connection_check_interval'),
        coalesce(current_setting('request.jwt.claim.sub', true), ''),
        coalesce(current_setting('request.jwt.claims', true), ''),
        current_user::text,
@@ -91,9 +92,10 @@ def test_pooled_sessions_keep_nothing_of_the_requests(api, db):
     assert len(pids) == POOL_SIZE, f"expected {POOL_SIZE} distinct server sessions, got {rows}"
     assert worker_pids <= pids, (
         f"workers' backends {sorted(worker_pids - pids)} are not the pool's: DATABASE_URL direct?")
-    for pid, prepared, st_to, lock_to, sub, claims, who, adv, listen, temp in rows:
+    for pid, prepared, st_to, lock_to, check, sub, claims, who, adv, listen, temp in rows:
         assert prepared == [], f"server session {pid} holds named prepared statements {prepared}"
-        assert (st_to, lock_to) == ("0", "0"), f"session {pid}: timeouts leaked ({st_to}, {lock_to})"
+        assert (st_to, lock_to, check) == ("0", "0", "0"), \
+            f"session {pid}: timeouts leaked ({st_to}, {lock_to}, {check})"
         assert (sub, claims) == ("", ""), f"session {pid}: claims leaked ({sub!r}, {claims!r})"
         assert who == "postgres", f"session {pid}: role leaked ({who})"
         assert (adv, listen, temp) == (0, 0, 0), f"session {pid}: advisory locks/LISTEN/temp tables"

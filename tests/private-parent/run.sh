@@ -169,6 +169,7 @@ wait_for /health/ready 30
 # nginx answers a moment before scripts/run, which started it, prints the line.
 deadline=$(($(now) + 10000))
 until grep -q 'run: ready:' "$out"; do
+	alive "$run_pid" || { tail -n 40 "$out" >&2; die "scripts/run exited before it printed its ready line"; }
 	[ "$(now)" -lt "$deadline" ] || die "scripts/run serves but did not print its ready line within 10 s"
 	sleep 0.2
 done
