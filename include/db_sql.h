@@ -38,6 +38,27 @@
 	" ELSE floor(extract(epoch FROM now() - " T ".created_at) / 86400)::integer END)"
 
 /* Whole days since the timestamp AT, null when it is null; >= 0. */
+/* What every transaction runs under, set transaction-locally in its first statement (no
+ * extra round trip or statement) so that it also holds through a transaction pooler, where
+ * session settings would leak to other clients or vanish: the formats db_json_row expects,
+ * and bounds on how long a statement may run and wait for a lock ($1, $2: ms). The
+ * connection check ends a statement whose client is gone (a worker killed at a stop's
+ * deadline): without it, a write waiting on a row lock would run, and commit, once the
+ * lock was free. */
+#define DB_LOCAL_SETTINGS                                                                    \
+	"set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true),"       \
+	" set_config('idle_in_transaction_session_timeout', '30s', true),"                      \
+	" set_config('client_connection_check_interval', '" DB_CLIENT_CHECK_MS "', true),"     \
+	" set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true),"     \
+	" set_config('IntervalStyle', 'postgres', true)"
+/* ...and who the statements run as: the caller's role ($3) and claims ($4), as PostgREST
+ * does. The sub ($5) goes in request.jwt.claim.sub as well, which auth.uid() (Supabase's,
+ * and ours) reads before it would parse the claims' JSON: every policy and function asks
+ * for it. */
+#define DB_CLAIMS_SQL                                                                        \
+	"SELECT " DB_LOCAL_SETTINGS ", set_config('role', $3, true),"                           \
+	" set_config('request.jwt.claims', $4, true), set_config('request.jwt.claim.sub', $5, true)"
+
 #define DB_DAYS_SINCE(AT)                                                                \
 	"CASE WHEN " AT " IS NULL THEN NULL"                                              \
 	" ELSE greatest(0, floor(extract(epoch FROM now() - " AT ") / 86400))::integer END"

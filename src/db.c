@@ -16,6 +16,7 @@
 
 #include "db.h"
 #include "db_json.h"
+#include "db_sql.h"
 #include "metrics.h"
 
 #define DB_ATTEMPTS 3
@@ -32,26 +33,9 @@ struct db_conn {
 	char last_detail[256];
 };
 
-/* What every transaction runs under, set transaction-locally in its first statement (no
- * extra round trip or statement) so that it also holds through a transaction pooler, where
- * session settings would leak to other clients or vanish: the formats db_json_row expects,
- * and bounds on how long a statement may run and wait for a lock. The connection check
- * ends a statement whose client is gone (a worker killed at a stop's deadline): without
- * it, a write waiting on a row lock would run, and commit, once the lock was free. */
-#define DB_LOCAL_SETTINGS                                                                    \
-	"set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true),"       \
-	" set_config('idle_in_transaction_session_timeout', '30s', true),"                      \
-	" set_config('client_connection_check_interval', '" DB_CLIENT_CHECK_MS "', true),"     \
-	" set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true),"     \
-	" set_config('IntervalStyle', 'postgres', true)"
+/* Every transaction's first statement (include/db_sql.h): its settings, and the caller. */
 static struct db_stmt db_st_setup = {"db_setup", "SELECT " DB_LOCAL_SETTINGS, 2, 0};
-/* ...and who the statements run as: the caller's role and claims, as PostgREST does. The
- * sub goes in request.jwt.claim.sub as well, which auth.uid() (Supabase's, and ours) reads
- * before it would parse the claims' JSON: every policy and function asks for it. */
-static struct db_stmt db_st_claims = {"db_claims",
-	"SELECT " DB_LOCAL_SETTINGS ", set_config('role', $3, true),"
-	" set_config('request.jwt.claims', $4, true), set_config('request.jwt.claim.sub', $5, true)",
-	5, 0};
+static struct db_stmt db_st_claims = {"db_claims", DB_CLAIMS_SQL, 5, 0};
 /* A read's snapshot around its statements: prepared like the rest (parsed once per
  * connection, not in every request). */
 static struct db_stmt db_st_begin = {"db_begin", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",

@@ -63,15 +63,6 @@ static const struct {
 	 " ORDER BY h.transferred_at, h.created_at, h.id"},
 };
 
-/* db.c's transaction-local settings (DB_LOCAL_SETTINGS) and the caller, as db.c sets them. */
-static const char db_export_setup_sql[] =
-	"SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', '5000', true),"
-	" set_config('idle_in_transaction_session_timeout', '30s', true),"
-	" set_config('client_connection_check_interval', '" DB_CLIENT_CHECK_MS "', true),"
-	" set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, YMD', true),"
-	" set_config('IntervalStyle', 'postgres', true), set_config('role', $2, true),"
-	" set_config('request.jwt.claims', $3, true), set_config('request.jwt.claim.sub', $4, true)";
-
 struct db_export {
 	PGconn *pg; /* the worker's own connection, borrowed from db.c for the request */
 	struct db_sess *s;
@@ -149,17 +140,18 @@ err_t db_export_open(struct db_export **out, struct db_sess *s)
 
 err_t db_export_begin(struct db_export *x, const struct db_sess *s, json_object **head)
 {
-	char ms[16];
-	const char *p[4] = {ms, s->role, s->claims ? s->claims : "", s->sub ? s->sub : ""};
+	char ms[16], lock_ms[16];
+	const char *p[5] = {ms, lock_ms, s->role, s->claims ? s->claims : "", s->sub ? s->sub : ""};
 	PGresult *r = NULL;
 	err_t rc;
 
 	*head = NULL;
-	if (s->role == NULL || snprintf(ms, sizeof(ms), "%u", s->timeout_ms ? s->timeout_ms : DB_TIMEOUT_MS) < 0)
+	if (s->role == NULL || snprintf(ms, sizeof(ms), "%u", s->timeout_ms ? s->timeout_ms : DB_TIMEOUT_MS) < 0 ||
+	    snprintf(lock_ms, sizeof(lock_ms), "%u", DB_LOCK_TIMEOUT_MS) < 0)
 		return ERR_INTERNAL;
 	if ((rc = db_export_exec(x, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
 				 "BEGIN")) != ERR_OK ||
-	    (rc = db_export_exec(x, db_export_setup_sql, 4, p, NULL, "setup")) != ERR_OK ||
+	    (rc = db_export_exec(x, DB_CLAIMS_SQL, 5, p, NULL, "setup")) != ERR_OK ||
 	    (rc = db_export_exec(x, "SELECT now() AS exported_at, auth.uid() AS user_id", 0, NULL, &r,
 				 "head")) != ERR_OK)
 		return rc;

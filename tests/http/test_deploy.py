@@ -295,10 +295,14 @@ def _blocked_on(db_conn, n, timeout):
 
 def _lock_waiters(db_conn):
     """The backends waiting directly on db_conn's locks."""
-    with psycopg2.connect(support.DATABASE_URL, connect_timeout=5) as c2, c2.cursor() as cur:
-        cur.execute("SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
-                    (db_conn.get_backend_pid(),))
-        return {r[0] for r in cur.fetchall()}
+    c2 = psycopg2.connect(support.DATABASE_URL, connect_timeout=5)
+    try:
+        with c2.cursor() as cur:
+            cur.execute("SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                        (db_conn.get_backend_pid(),))
+            return {r[0] for r in cur.fetchall()}
+    finally:
+        c2.close()
 
 
 def _backends_end(pids, timeout):
