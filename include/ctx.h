@@ -9,12 +9,13 @@
 #include "auth.h"
 #include "db.h"
 #include "err.h"
+#include "jtext.h"
 #include "log.h"
 #include "router.h"
 
 /* How every answer body is written (worker_reply, and the list cache, which stores the body
  * as it was sent): compact, and "/" not escaped. */
-#define CTX_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define CTX_JSON_FLAGS JTEXT_FLAGS
 
 #define CTX_QUERY_MAX 16
 

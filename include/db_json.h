@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 #include <json-c/json.h>
 
+#include "jtext.h"
 #include "units.h"
 
 /* Row to JSON: column names are keys ("a.b" nests b inside object a); numeric distance
@@ -20,5 +21,17 @@ void db_json_api(json_object *o, units_unit unit);
 /* Parses JSON text our SQL produced. Deeper than request bodies may nest, because the
  * database wraps a client's metadata in more levels (ride answer: body.bike.metadata). */
 json_object *db_json_parse(const char *text);
+
+/* The same as text: db_json_row's object as json-c writes it under JTEXT_FLAGS, byte for
+ * byte, with no tree (a fraction of the work). close 0 leaves the object open for the
+ * caller's own members. Only for a result db_json_text_ok accepts (ours all are): no column
+ * "unit", no key twice at one level, a nested object's columns side by side. */
+int db_json_text_ok(const PGresult *res);
+void db_json_row_text(struct jtext *t, const PGresult *res, int row, units_unit unit, int close);
+/* All rows: a JSON array of them. */
+void db_json_rows_text(struct jtext *t, const PGresult *res, units_unit unit);
+/* db_json_rows for an answer sent as it is: its text (the tree only where db_json_text_ok
+ * refuses), so the value must not be looked into or changed, only sent or stored. */
+json_object *db_json_rows_out(const PGresult *res, units_unit unit);
 
 #endif

@@ -67,8 +67,5 @@ int list_cache_key(char *buf, size_t size, const char *build, const char *user,
 /* A stored value: 1 when it is of generation gen, with *total and the body's offset; 0 for a
  * value of another generation or one that is malformed. */
 int list_cache_value_parse(const char *v, size_t len, const char *gen, long *total, size_t *body);
-/* A JSON value whose text is text[0..len) verbatim (json-c's serializer hook): release(owner)
- * when it is freed. NULL when out of memory (owner is then released). */
-json_object *list_cache_raw(const char *text, size_t len, void (*release)(void *), void *owner);
 
 #endif

@@ -557,7 +557,7 @@ err_t db_list_counted(struct db_sess *s, struct db_query *page, struct db_query 
 	if (PQntuples(page->res) > 0) {
 		t = db_text(page->res, 0, "_total");
 		*total = t ? strtol(t, NULL, 10) : 0;
-		*rows = db_json_rows(page->res, u);
+		*rows = db_json_rows_out(page->res, u);
 	} else {
 		/* An empty page (no rows, or past the end) says nothing of the total. */
 		rc = db_run(s, count, 1);

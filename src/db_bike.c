@@ -98,6 +98,61 @@ static json_object *db_bike_with_parts(const PGresult *bike, const PGresult *par
 	return one;
 }
 
+/* Bike row r of bikes with "parts": the rows of parts on it, as db_bike_add_parts puts them;
+ * left open for the caller's members. */
+static void db_bike_row_text(struct jtext *t, const PGresult *bikes, int r, const PGresult *parts,
+			     units_unit u)
+{
+	const char *bike_id = db_text(bikes, r, "id");
+	int on = PQfnumber(parts, "current_bike_id"), n = 0;
+
+	db_json_row_text(t, bikes, r, u, 0);
+	jtext_str(t, ",\"parts\":[");
+	for (int p = 0; bike_id && on >= 0 && p < PQntuples(parts); p++) {
+		if (PQgetisnull(parts, p, on) || strcmp(PQgetvalue(parts, p, on), bike_id) != 0)
+			continue;
+		if (n++ > 0)
+			jtext_char(t, ',');
+		db_json_row_text(t, parts, p, u, 1);
+	}
+	jtext_char(t, ']');
+}
+
+/* The first bike of bikes with its parts and "recent_maintenance": db_bike_get's answer. */
+static json_object *db_bike_text(const PGresult *bike, const PGresult *parts, const PGresult *maint,
+				 units_unit u)
+{
+	struct jtext t;
+
+	if (!db_json_text_ok(bike) || !db_json_text_ok(parts) || !db_json_text_ok(maint))
+		return NULL;
+	jtext_init(&t);
+	db_bike_row_text(&t, bike, 0, parts, u);
+	jtext_str(&t, ",\"recent_maintenance\":");
+	db_json_rows_text(&t, maint, u);
+	jtext_char(&t, '}');
+	return jtext_json(&t);
+}
+
+/* A page of bikes, each with its parts. */
+static json_object *db_bike_page_text(const PGresult *bikes, const PGresult *parts, units_unit u)
+{
+	struct jtext t;
+
+	if (!db_json_text_ok(bikes) || !db_json_text_ok(parts))
+		return NULL;
+	jtext_init(&t);
+	jtext_char(&t, '[');
+	for (int r = 0; r < PQntuples(bikes); r++) {
+		if (r > 0)
+			jtext_char(&t, ',');
+		db_bike_row_text(&t, bikes, r, parts, u);
+		jtext_char(&t, '}');
+	}
+	jtext_char(&t, ']');
+	return jtext_json(&t);
+}
+
 /* Runs q[0..n) and answers the bike of q[bike_i] with the parts of q[parts_i] (-1: none). */
 static err_t db_bike_read(struct db_sess *s, struct db_query *q, size_t n, size_t bike_i,
 			  long parts_i, units_unit u, json_object **bike)
@@ -145,9 +200,8 @@ err_t db_bike_list(struct db_sess *s, long limit, long offset, int include_parts
 	rc = db_run(s, q, 3);
 	if (rc == ERR_OK) {
 		*total = db_count(q[0].res);
-		*bikes = db_json_rows(q[1].res, u);
-		for (size_t i = 0; *bikes && i < json_object_array_length(*bikes); i++)
-			db_bike_add_parts(json_object_array_get_idx(*bikes, i), q[2].res, u);
+		if ((*bikes = db_bike_page_text(q[1].res, q[2].res, u)) == NULL)
+			rc = ERR_INTERNAL;
 	}
 	db_queries_clear(q, 3);
 	return rc;
@@ -164,13 +218,17 @@ static err_t db_bike_write_read(struct db_sess *s, struct db_stmt *write, const 
 	return rc;
 }
 
+/* The hot read: written as text, not built as a tree (include/jtext.h). */
 err_t db_bike_get(struct db_sess *s, const char *id, units_unit u, json_object **bike)
 {
 	struct db_query q[3] = {{&st_one, {id}}, {&st_parts, {id}}, {&st_recent_maint, {id}}};
-	err_t rc = db_bike_read(s, q, 3, 0, 1, u, bike);
+	err_t rc = db_run(s, q, 3);
 
-	if (rc == ERR_OK)
-		json_object_object_add(*bike, "recent_maintenance", db_json_rows(q[2].res, u));
+	*bike = NULL;
+	if (rc == ERR_OK && PQntuples(q[0].res) == 0)
+		rc = ERR_NOT_FOUND;
+	else if (rc == ERR_OK && (*bike = db_bike_text(q[0].res, q[1].res, q[2].res, u)) == NULL)
+		rc = ERR_INTERNAL;
 	db_queries_clear(q, 3);
 	return rc;
 }

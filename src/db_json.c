@@ -7,6 +7,7 @@
 
 #include "body.h"
 #include "db_json.h"
+#include "jtext.h"
 
 /* What a numeric column measures: a distance (stored in km, shown in the asked unit), an
  * elevation (stored in m, shown in m or ft) or anything else. A nested name ("status.distance")
@@ -53,29 +54,42 @@ static json_object *db_json_measured(enum db_json_measure m, double v, units_uni
 #define DB_OID_NUMERIC 1700
 #define DB_OID_JSONB 3802
 
-/* "2024-01-15 10:00:00.5+00" (ISO, UTC session) -> "2024-01-15T10:00:00.5Z" */
-static json_object *db_json_rfc3339(const char *s)
+#define DB_JSON_TIME_MAX 64
+
+/* "2024-01-15 10:00:00.5+00" (ISO, UTC session) -> "2024-01-15T10:00:00.5Z", in buf; s as it
+ * is when it is not of that shape. */
+static const char *db_json_rfc3339_text(const char *s, char buf[DB_JSON_TIME_MAX])
 {
-	char buf[64];
 	size_t len = strlen(s);
 
-	if (len < 19 || len + 2 >= sizeof(buf))
-		return json_object_new_string(s);
+	if (len < 19 || len + 2 >= DB_JSON_TIME_MAX)
+		return s;
 	memcpy(buf, s, len + 1);
 	buf[10] = 'T';
 	if (len > 3 && strcmp(buf + len - 3, "+00") == 0) {
 		buf[len - 3] = 'Z';
 		buf[len - 2] = '\0';
 	}
-	return json_object_new_string(buf);
+	return buf;
+}
+
+static json_object *db_json_rfc3339(const char *s)
+{
+	char buf[DB_JSON_TIME_MAX];
+
+	return json_object_new_string(db_json_rfc3339_text(s, buf));
 }
 
 /* Adds j under name; "a.b" goes into sub-object a as b, so one row can carry a nested object. */
+#define DB_JSON_HEAD_MAX 64
+/* Columns db_json_text_ok looks at: more take the tree (ours have at most 20). */
+#define DB_JSON_TEXT_COLS 64
+
 static void db_json_put(json_object *o, const char *name, json_object *j)
 {
 	const char *dot = strchr(name, '.');
 	json_object *sub;
-	char head[64];
+	char head[DB_JSON_HEAD_MAX];
 
 	if (dot == NULL || (size_t)(dot - name) >= sizeof(head)) {
 		json_object_object_add(o, name, j);
@@ -332,3 +346,194 @@ json_object *db_json_rows(const PGresult *res, units_unit unit)
 	return a;
 }
 
+
+/*
+ * The same answers as text (include/jtext.h): db_json_row's object written out under
+ * JTEXT_FLAGS, byte for byte, without the tree. tests/unit/check_db_json_text.c holds the
+ * two side by side.
+ */
+
+/* The length of name's head when db_json_put nests it ("a.b": 1), or 0 when it does not. */
+static size_t db_json_head(const char *name)
+{
+	const char *dot = strchr(name, '.');
+
+	return dot && (size_t)(dot - name) < DB_JSON_HEAD_MAX ? (size_t)(dot - name) + 1 : 0;
+}
+
+int db_json_text_ok(const PGresult *res)
+{
+	int nf = PQnfields(res);
+	struct {
+		const char *name;
+		size_t len;  /* of its key at the row's level: "a" of "a.b" */
+		int nested;
+	} k[DB_JSON_TEXT_COLS];
+
+	if (nf > DB_JSON_TEXT_COLS)
+		return 0;
+	for (int f = 0; f < nf; f++) {
+		size_t head = db_json_head(k[f].name = PQfname(res, f));
+		k[f].nested = head != 0;
+		k[f].len = head ? head - 1 : strlen(k[f].name);
+		if (strcmp(k[f].name, "unit") == 0)
+			return 0; /* the tree would overwrite it with the unit, in place */
+	}
+	for (int f = 0; f < nf; f++) {
+		int apart = 0; /* a column of another key came after f */
+
+		if (k[f].name[0] == '_')
+			continue;
+		for (int g = f + 1; g < nf; g++) {
+			if (k[g].name[0] == '_')
+				continue;
+			if (k[g].len != k[f].len || memcmp(k[g].name, k[f].name, k[f].len) != 0) {
+				apart = 1;
+				continue;
+			}
+			/* The tree keeps the last of two equal keys where the first was, and puts
+			 * "a.x" in an "a" made earlier: one nested object's columns side by side. */
+			if (apart || !k[f].nested || !k[g].nested || strcmp(k[f].name, k[g].name) == 0)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+/* A canonical integer's text is json-c's print of its value: copied as it is. */
+static int db_json_plain_int(const char *v)
+{
+	const char *d = v + (*v == '-');
+	size_t n = strspn(d, "0123456789");
+
+	return n > 0 && n < 19 && d[n] == '\0' && (d[0] != '0' || n == 1);
+}
+
+static void db_json_value_text(struct jtext *t, const PGresult *res, int row, int f,
+			       units_unit unit, int *has_distance)
+{
+	const char *v = PQgetvalue(res, row, f), *name = PQfname(res, f);
+	char buf[DB_JSON_TIME_MAX];
+	enum db_json_measure m;
+	json_object *j = NULL;
+
+	if (PQgetisnull(res, row, f)) {
+		jtext_mem(t, "null", 4);
+		return;
+	}
+	switch (PQftype(res, f)) {
+	case DB_OID_BOOL:
+		jtext_str(t, v[0] == 't' ? "true" : "false");
+		return;
+	case DB_OID_INT2:
+	case DB_OID_INT4:
+	case DB_OID_INT8:
+		if (db_json_plain_int(v)) {
+			jtext_str(t, v);
+			return;
+		}
+		j = json_object_new_int64(strtoll(v, NULL, 10));
+		break;
+	case DB_OID_NUMERIC:
+	case DB_OID_FLOAT4:
+	case DB_OID_FLOAT8:
+		m = db_json_measure(name);
+		*has_distance |= m != DB_JSON_PLAIN;
+		if (m == DB_JSON_PLAIN || m == DB_JSON_DISTANCE) {
+			/* units_json's own text */
+			double d = units_from_km(strtod(v, NULL), m == DB_JSON_DISTANCE ? unit : UNITS_KM);
+			if (units_format(d, buf, sizeof(buf)) == 0) {
+				jtext_str(t, buf);
+				return;
+			}
+		}
+		j = db_json_measured(m, strtod(v, NULL), unit);
+		break;
+	case DB_OID_JSON:
+	case DB_OID_JSONB:
+		if (strcmp(v, "{}") == 0) { /* most metadata */
+			jtext_mem(t, "{}", 2);
+			return;
+		}
+		j = db_json_parse(v);
+		break;
+	case DB_OID_TIMESTAMPTZ:
+		jtext_string(t, db_json_rfc3339_text(v, buf));
+		return;
+	default:
+		jtext_string(t, v);
+		return;
+	}
+	jtext_value(t, j);
+	json_object_put(j);
+}
+
+void db_json_row_text(struct jtext *t, const PGresult *res, int row, units_unit unit, int close)
+{
+	int nf = PQnfields(res), has_distance = 0, first = 1, in_first = 0;
+	const char *group = NULL;
+	size_t glen = 0;
+
+	jtext_char(t, '{');
+	for (int f = 0; f < nf; f++) {
+		const char *name = PQfname(res, f);
+		size_t head = db_json_head(name);
+
+		if (name[0] == '_')
+			continue;
+		if (group && (head == 0 || head != glen || strncmp(name, group, glen) != 0)) {
+			jtext_char(t, '}');
+			group = NULL;
+		}
+		if (head && group == NULL) {
+			if (!first)
+				jtext_char(t, ',');
+			jtext_string_n(t, name, head - 1);
+			jtext_mem(t, ":{", 2);
+			group = name;
+			glen = head;
+			in_first = 1;
+			first = 0;
+		}
+		if (group) {
+			jtext_key(t, name + head, in_first);
+			in_first = 0;
+		} else {
+			jtext_key(t, name, first);
+			first = 0;
+		}
+		db_json_value_text(t, res, row, f, unit, &has_distance);
+	}
+	if (group)
+		jtext_char(t, '}');
+	if (has_distance) {
+		jtext_key(t, "unit", first);
+		jtext_string(t, units_name(unit));
+	}
+	if (close)
+		jtext_char(t, '}');
+}
+
+void db_json_rows_text(struct jtext *t, const PGresult *res, units_unit unit)
+{
+	int n = PQntuples(res);
+
+	jtext_char(t, '[');
+	for (int i = 0; i < n; i++) {
+		if (i > 0)
+			jtext_char(t, ',');
+		db_json_row_text(t, res, i, unit, 1);
+	}
+	jtext_char(t, ']');
+}
+
+json_object *db_json_rows_out(const PGresult *res, units_unit unit)
+{
+	struct jtext t;
+
+	if (!db_json_text_ok(res))
+		return db_json_rows(res, unit);
+	jtext_init(&t);
+	db_json_rows_text(&t, res, unit);
+	return jtext_json(&t);
+}

@@ -106,20 +106,34 @@ err_t db_part_update(struct db_sess *s, const char *id, const char *patch, units
 	return db_one(s, q, 2, u, part);
 }
 
+/* The part with "installations" and "maintenance", written as text (include/jtext.h). */
+static json_object *db_part_text(const PGresult *part, const PGresult *installs, const PGresult *maint,
+				 units_unit u)
+{
+	struct jtext t;
+
+	if (!db_json_text_ok(part) || !db_json_text_ok(installs) || !db_json_text_ok(maint))
+		return NULL;
+	jtext_init(&t);
+	db_json_row_text(&t, part, 0, u, 0);
+	jtext_str(&t, ",\"installations\":");
+	db_json_rows_text(&t, installs, u);
+	jtext_str(&t, ",\"maintenance\":");
+	db_json_rows_text(&t, maint, u);
+	jtext_char(&t, '}');
+	return jtext_json(&t);
+}
+
 err_t db_part_get(struct db_sess *s, const char *id, units_unit u, json_object **part)
 {
 	struct db_query q[3] = {{&st_one, {id}}, {&st_installations, {id}}, {&st_maint, {id}}};
 	err_t rc = db_run(s, q, 3);
 
 	*part = NULL;
-	if (rc == ERR_OK) {
-		if (PQntuples(q[0].res) == 1 && (*part = db_json_row(q[0].res, 0, u)) != NULL) {
-			json_object_object_add(*part, "installations", db_json_rows(q[1].res, u));
-			json_object_object_add(*part, "maintenance", db_json_rows(q[2].res, u));
-		} else {
-			rc = ERR_NOT_FOUND;
-		}
-	}
+	if (rc == ERR_OK && PQntuples(q[0].res) != 1)
+		rc = ERR_NOT_FOUND;
+	else if (rc == ERR_OK && (*part = db_part_text(q[0].res, q[1].res, q[2].res, u)) == NULL)
+		rc = ERR_INTERNAL;
 	db_queries_clear(q, 3);
 	return rc;
 }

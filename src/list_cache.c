@@ -4,10 +4,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <json-c/printbuf.h>
-
 #include "cache.h"
 #include "db_cache.h"
+#include "jtext.h"
 #include "list_cache.h"
 
 
@@ -55,46 +54,6 @@ int list_cache_value_parse(const char *v, size_t len, const char *gen, long *tot
 	return 1;
 }
 
-struct list_cache_text {
-	const char *text;
-	size_t len;
-	void (*release)(void *);
-	void *owner;
-};
-
-static int list_cache_raw_print(json_object *jso, struct printbuf *pb, int level, int flags)
-{
-	const struct list_cache_text *t = json_object_get_userdata(jso);
-
-	(void)level;
-	(void)flags;
-	return t->len > (size_t)0x7fffffff ? -1 : printbuf_memappend(pb, t->text, (int)t->len);
-}
-
-static void list_cache_raw_free(json_object *jso, void *userdata)
-{
-	struct list_cache_text *t = userdata;
-
-	(void)jso;
-	t->release(t->owner);
-	free(t);
-}
-
-json_object *list_cache_raw(const char *text, size_t len, void (*release)(void *), void *owner)
-{
-	struct list_cache_text *t = malloc(sizeof(*t));
-	json_object *o = t ? json_object_new_array() : NULL;
-
-	if (o == NULL) {
-		free(t);
-		release(owner);
-		return NULL;
-	}
-	*t = (struct list_cache_text){text, len, release, owner};
-	json_object_set_serializer(o, list_cache_raw_print, t, list_cache_raw_free);
-	return o;
-}
-
 static void list_cache_reply_release(void *reply)
 {
 	cache_reply_free(reply);
@@ -111,7 +70,7 @@ static int list_cache_hit(struct ctx *c, struct cache_reply *v, const char *gen)
 		cache_reply_free(v);
 		return 0;
 	}
-	c->out = list_cache_raw(s + body, len - body, list_cache_reply_release, v);
+	c->out = jtext_raw(s + body, len - body, list_cache_reply_release, v);
 	if (c->out == NULL)
 		return 0;
 	c->total_count = total;
@@ -172,7 +131,7 @@ void list_cache_store(struct ctx *c, struct list_cache *l)
 	memcpy(value + h, text, len);
 	(void)cache_set_send(l->key, l->key_len, value, (size_t)h + len, LIST_CACHE_TTL_S, &c->log);
 	/* The answer is the text just made: the worker sends it as it is. */
-	raw = list_cache_raw(value + h, len, free, value);
+	raw = jtext_raw(value + h, len, free, value);
 	if (raw) {
 		json_object_put(c->out);
 		c->out = raw;

@@ -7,6 +7,7 @@
 
 #include "cache.h"
 #include "config.h"
+#include "jtext.h"
 #include "list_cache.h"
 
 static struct cache_url parsed(const char *url)
@@ -186,7 +187,7 @@ START_TEST(raw_json_is_sent_verbatim)
 
 	ck_assert_ptr_nonnull(text);
 	released = 0;
-	o = list_cache_raw(text, strlen(text), release, text);
+	o = jtext_raw(text, strlen(text), release, text);
 	ck_assert_ptr_nonnull(o);
 	ck_assert_str_eq(json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len), text);
 	ck_assert_uint_eq(len, strlen(text));

@@ -8,52 +8,10 @@
 
 #include "body.h"
 #include "db_json.h"
+#define CHECK_UTIL_PGRESULT
+#include "check_util.h"
 
 Suite *db_json_suite(void); /* run by the unit test driver */
-
-/* PostgreSQL type OIDs (pg_type.dat) */
-#define T_BOOL 16
-#define T_INT8 20
-#define T_INT2 21
-#define T_INT4 23
-#define T_TEXT 25
-#define T_JSON 114
-#define T_FLOAT8 701
-#define T_TIMESTAMPTZ 1184
-#define T_NUMERIC 1700
-#define T_UUID 2950
-#define T_JSONB 3802
-
-struct col {
-	const char *name;
-	unsigned int typid;
-};
-
-/* A TUPLES_OK result with ncols columns and nrows rows of text values (row-major; NULL is SQL NULL). */
-static PGresult *make(const struct col *cols, int ncols, const char *const *vals, int nrows)
-{
-	PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
-	PGresAttDesc att[16];
-
-	ck_assert_ptr_nonnull(res);
-	ck_assert_int_le(ncols, 16);
-	memset(att, 0, sizeof(att));
-	for (int i = 0; i < ncols; i++) {
-		/* libpq copies the names; it only lacks const in its prototype */
-		att[i].name = (char *)cols[i].name;
-		att[i].typid = cols[i].typid;
-		att[i].typlen = -1;
-		att[i].atttypmod = -1;
-	}
-	ck_assert_int_eq(PQsetResultAttrs(res, ncols, att), 1);
-	for (int r = 0; r < nrows; r++)
-		for (int f = 0; f < ncols; f++) {
-			const char *v = vals[r * ncols + f];
-			ck_assert_int_eq(PQsetvalue(res, r, f, (char *)v, v ? (int)strlen(v) : -1), 1);
-		}
-	ck_assert_int_eq(PQntuples(res), nrows);
-	return res;
-}
 
 /* The one row of a one-row result as JSON text; frees both. */
 static void expect_row(const struct col *cols, int ncols, const char *const *vals, units_unit u,

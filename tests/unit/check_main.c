@@ -18,6 +18,7 @@ Suite *body_limits_suite(void);
 Suite *routes_doc_suite(void);
 Suite *query_suite(void);
 Suite *db_json_suite(void);
+Suite *db_json_text_suite(void);
 Suite *cursor_suite(void);
 Suite *idem_suite(void);
 Suite *config_suite(void);
@@ -47,6 +48,7 @@ int main(void)
 	srunner_add_suite(sr, routes_doc_suite());
 	srunner_add_suite(sr, query_suite());
 	srunner_add_suite(sr, db_json_suite());
+	srunner_add_suite(sr, db_json_text_suite());
 	srunner_add_suite(sr, cursor_suite());
 	srunner_add_suite(sr, idem_suite());
 	srunner_add_suite(sr, config_suite());

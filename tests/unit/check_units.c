@@ -3,6 +3,7 @@
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "units.h"
@@ -135,6 +136,40 @@ START_TEST(test_format_small_buffer)
 	ck_assert_int_eq(units_format(1.5, buf, sizeof(buf)), 0); /* "1.500" fits in 8 */
 	ck_assert_str_eq(buf, "1.5");
 	ck_assert_int_eq(units_format(1.5, buf, 5), -1); /* "1.500" + NUL = 6 */
+}
+END_TEST
+
+/* The printf form units_format had before its fast path: the two must agree everywhere. */
+static void format_by_printf(double v, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%.3f", units_round3(v));
+	char *dot = strchr(buf, '.'), *end = buf + n - 1;
+
+	ck_assert(n > 0 && (size_t)n < len);
+	while (dot && end > dot && *end == '0')
+		*end-- = '\0';
+	if (dot && end == dot)
+		*end = '\0';
+	if (strcmp(buf, "-0") == 0)
+		memcpy(buf, "0", 2);
+}
+
+START_TEST(test_format_same_as_printf)
+{
+	static const double scale[] = {1e-4, 1e-3, 0.01, 1, 10, 1000, 1e6, 1e9, 9.99e11, 2e12};
+	char got[64], want[64];
+
+	srand(5);
+	for (int i = 0; i < 200000; i++) {
+		double s = scale[i % 10], v = ((double)rand() / RAND_MAX - 0.5) * 2 * s;
+		if (i % 7 == 0) /* on a half-thousandth: where rounding decides */
+			v = (double)(rand() % 2000001 - 1000000) / 1000.0 + 0.0005;
+		if (i % 11 == 0)
+			v = (double)(rand() % 100000) / 8.0; /* exact binary fractions */
+		ck_assert_int_eq(units_format(v, got, sizeof(got)), 0);
+		format_by_printf(v, want, sizeof(want));
+		ck_assert_msg(strcmp(got, want) == 0, "%.17g: %s, printf %s", v, got, want);
+	}
 }
 END_TEST
 
@@ -274,6 +309,7 @@ Suite *units_suite(void)
 	tcase_add_test(tc, test_format_trims_zeros);
 	tcase_add_test(tc, test_format_rounds);
 	tcase_add_test(tc, test_format_small_buffer);
+	tcase_add_test(tc, test_format_same_as_printf);
 	tcase_add_test(tc, test_parse);
 	tcase_add_test(tc, test_name);
 	tcase_add_test(tc, test_json_exact);
