@@ -24,10 +24,12 @@ json_object *db_json_parse(const char *text);
 
 /* The same as text: db_json_row's object as json-c writes it under JTEXT_FLAGS, byte for
  * byte, with no tree (a fraction of the work). close 0 leaves the object open for the
- * caller's own members. Only for a result db_json_text_ok accepts (ours all are): no column
- * "unit", no key twice at one level, a nested object's columns side by side. */
-int db_json_text_ok(const PGresult *res);
-void db_json_row_text(struct jtext *t, const PGresult *res, int row, units_unit unit, int close);
+ * caller's own members; returns 1 when it wrote a member (so the caller's first needs a
+ * comma). Only for a result db_json_text_ok accepts, given the keys the caller adds (extra,
+ * NULL-terminated, may be NULL); where it refuses, the tree is the answer: a column "unit"
+ * or one of extra, a key twice at one level, a nested object's columns not side by side. */
+int db_json_text_ok(const PGresult *res, const char *const *extra);
+int db_json_row_text(struct jtext *t, const PGresult *res, int row, units_unit unit, int close);
 /* All rows: a JSON array of them. */
 void db_json_rows_text(struct jtext *t, const PGresult *res, units_unit unit);
 /* db_json_rows for an answer sent as it is: its text (the tree only where db_json_text_ok

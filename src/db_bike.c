@@ -98,6 +98,9 @@ static json_object *db_bike_with_parts(const PGresult *bike, const PGresult *par
 	return one;
 }
 
+/* Members a bike's answer adds to its row: a column of one of these names takes the tree. */
+static const char *const db_bike_members[] = {"parts", "recent_maintenance", NULL};
+
 /* Bike row r of bikes with "parts": the rows of parts on it, as db_bike_add_parts puts them;
  * left open for the caller's members. */
 static void db_bike_row_text(struct jtext *t, const PGresult *bikes, int r, const PGresult *parts,
@@ -106,8 +109,8 @@ static void db_bike_row_text(struct jtext *t, const PGresult *bikes, int r, cons
 	const char *bike_id = db_text(bikes, r, "id");
 	int on = PQfnumber(parts, "current_bike_id"), n = 0;
 
-	db_json_row_text(t, bikes, r, u, 0);
-	jtext_str(t, ",\"parts\":[");
+	jtext_key(t, "parts", !db_json_row_text(t, bikes, r, u, 0));
+	jtext_char(t, '[');
 	for (int p = 0; bike_id && on >= 0 && p < PQntuples(parts); p++) {
 		if (PQgetisnull(parts, p, on) || strcmp(PQgetvalue(parts, p, on), bike_id) != 0)
 			continue;
@@ -118,14 +121,20 @@ static void db_bike_row_text(struct jtext *t, const PGresult *bikes, int r, cons
 	jtext_char(t, ']');
 }
 
-/* The first bike of bikes with its parts and "recent_maintenance": db_bike_get's answer. */
+/* The first bike of bikes with its parts and "recent_maintenance": db_bike_get's answer,
+ * written as text; the tree where the columns are ones the text cannot say (never ours). */
 static json_object *db_bike_text(const PGresult *bike, const PGresult *parts, const PGresult *maint,
 				 units_unit u)
 {
 	struct jtext t;
+	json_object *o;
 
-	if (!db_json_text_ok(bike) || !db_json_text_ok(parts) || !db_json_text_ok(maint))
-		return NULL;
+	if (!db_json_text_ok(bike, db_bike_members) || !db_json_text_ok(parts, NULL) ||
+	    !db_json_text_ok(maint, NULL)) {
+		if ((o = db_bike_with_parts(bike, parts, u)) != NULL)
+			json_object_object_add(o, "recent_maintenance", db_json_rows(maint, u));
+		return o;
+	}
 	jtext_init(&t);
 	db_bike_row_text(&t, bike, 0, parts, u);
 	jtext_str(&t, ",\"recent_maintenance\":");
@@ -134,13 +143,18 @@ static json_object *db_bike_text(const PGresult *bike, const PGresult *parts, co
 	return jtext_json(&t);
 }
 
-/* A page of bikes, each with its parts. */
+/* A page of bikes, each with its parts: as text, or the tree (as db_bike_text). */
 static json_object *db_bike_page_text(const PGresult *bikes, const PGresult *parts, units_unit u)
 {
 	struct jtext t;
+	json_object *a;
 
-	if (!db_json_text_ok(bikes) || !db_json_text_ok(parts))
-		return NULL;
+	if (!db_json_text_ok(bikes, db_bike_members) || !db_json_text_ok(parts, NULL)) {
+		a = db_json_rows(bikes, u);
+		for (size_t i = 0; a && i < json_object_array_length(a); i++)
+			db_bike_add_parts(json_object_array_get_idx(a, i), parts, u);
+		return a;
+	}
 	jtext_init(&t);
 	jtext_char(&t, '[');
 	for (int r = 0; r < PQntuples(bikes); r++) {

@@ -80,11 +80,11 @@ static json_object *db_json_rfc3339(const char *s)
 	return json_object_new_string(db_json_rfc3339_text(s, buf));
 }
 
-/* Adds j under name; "a.b" goes into sub-object a as b, so one row can carry a nested object. */
 #define DB_JSON_HEAD_MAX 64
 /* Columns db_json_text_ok looks at: more take the tree (ours have at most 20). */
 #define DB_JSON_TEXT_COLS 64
 
+/* Adds j under name; "a.b" goes into sub-object a as b, so one row can carry a nested object. */
 static void db_json_put(json_object *o, const char *name, json_object *j)
 {
 	const char *dot = strchr(name, '.');
@@ -346,7 +346,6 @@ json_object *db_json_rows(const PGresult *res, units_unit unit)
 	return a;
 }
 
-
 /*
  * The same answers as text (include/jtext.h): db_json_row's object written out under
  * JTEXT_FLAGS, byte for byte, without the tree. tests/unit/check_db_json_text.c holds the
@@ -361,12 +360,24 @@ static size_t db_json_head(const char *name)
 	return dot && (size_t)(dot - name) < DB_JSON_HEAD_MAX ? (size_t)(dot - name) + 1 : 0;
 }
 
-int db_json_text_ok(const PGresult *res)
+/* 1 when key[0..len) is "unit" or one of extra: members the tree would overwrite in place
+ * (the unit it adds, the caller's own members) where the text would say them twice. */
+static int db_json_reserved(const char *key, size_t len, const char *const *extra)
+{
+	if (len == 4 && memcmp(key, "unit", 4) == 0)
+		return 1;
+	for (; extra && *extra; extra++)
+		if (strlen(*extra) == len && memcmp(key, *extra, len) == 0)
+			return 1;
+	return 0;
+}
+
+int db_json_text_ok(const PGresult *res, const char *const *extra)
 {
 	int nf = PQnfields(res);
 	struct {
 		const char *name;
-		size_t len;  /* of its key at the row's level: "a" of "a.b" */
+		size_t len; /* of its key at the row's level: "a" of "a.b" */
 		int nested;
 	} k[DB_JSON_TEXT_COLS];
 
@@ -376,8 +387,8 @@ int db_json_text_ok(const PGresult *res)
 		size_t head = db_json_head(k[f].name = PQfname(res, f));
 		k[f].nested = head != 0;
 		k[f].len = head ? head - 1 : strlen(k[f].name);
-		if (strcmp(k[f].name, "unit") == 0)
-			return 0; /* the tree would overwrite it with the unit, in place */
+		if (k[f].name[0] != '_' && db_json_reserved(k[f].name, k[f].len, extra))
+			return 0;
 	}
 	for (int f = 0; f < nf; f++) {
 		int apart = 0; /* a column of another key came after f */
@@ -400,13 +411,13 @@ int db_json_text_ok(const PGresult *res)
 	return 1;
 }
 
-/* A canonical integer's text is json-c's print of its value: copied as it is. */
+/* A canonical integer's text is json-c's print of its value: copied as it is ("-0" is not). */
 static int db_json_plain_int(const char *v)
 {
 	const char *d = v + (*v == '-');
 	size_t n = strspn(d, "0123456789");
 
-	return n > 0 && n < 19 && d[n] == '\0' && (d[0] != '0' || n == 1);
+	return n > 0 && n < 19 && d[n] == '\0' && (d[0] != '0' || (n == 1 && d == v));
 }
 
 static void db_json_value_text(struct jtext *t, const PGresult *res, int row, int f,
@@ -468,7 +479,7 @@ static void db_json_value_text(struct jtext *t, const PGresult *res, int row, in
 	json_object_put(j);
 }
 
-void db_json_row_text(struct jtext *t, const PGresult *res, int row, units_unit unit, int close)
+int db_json_row_text(struct jtext *t, const PGresult *res, int row, units_unit unit, int close)
 {
 	int nf = PQnfields(res), has_distance = 0, first = 1, in_first = 0;
 	const char *group = NULL;
@@ -512,6 +523,7 @@ void db_json_row_text(struct jtext *t, const PGresult *res, int row, units_unit 
 	}
 	if (close)
 		jtext_char(t, '}');
+	return !first;
 }
 
 void db_json_rows_text(struct jtext *t, const PGresult *res, units_unit unit)
@@ -531,7 +543,7 @@ json_object *db_json_rows_out(const PGresult *res, units_unit unit)
 {
 	struct jtext t;
 
-	if (!db_json_text_ok(res))
+	if (!db_json_text_ok(res, NULL))
 		return db_json_rows(res, unit);
 	jtext_init(&t);
 	db_json_rows_text(&t, res, unit);

@@ -106,17 +106,25 @@ err_t db_part_update(struct db_sess *s, const char *id, const char *patch, units
 	return db_one(s, q, 2, u, part);
 }
 
-/* The part with "installations" and "maintenance", written as text (include/jtext.h). */
+/* The part with "installations" and "maintenance", written as text (include/jtext.h); the
+ * tree where the columns are ones the text cannot say (never ours). */
 static json_object *db_part_text(const PGresult *part, const PGresult *installs, const PGresult *maint,
 				 units_unit u)
 {
+	static const char *const members[] = {"installations", "maintenance", NULL};
 	struct jtext t;
+	json_object *o;
 
-	if (!db_json_text_ok(part) || !db_json_text_ok(installs) || !db_json_text_ok(maint))
-		return NULL;
+	if (!db_json_text_ok(part, members) || !db_json_text_ok(installs, NULL) ||
+	    !db_json_text_ok(maint, NULL)) {
+		if ((o = db_json_row(part, 0, u)) != NULL) {
+			json_object_object_add(o, "installations", db_json_rows(installs, u));
+			json_object_object_add(o, "maintenance", db_json_rows(maint, u));
+		}
+		return o;
+	}
 	jtext_init(&t);
-	db_json_row_text(&t, part, 0, u, 0);
-	jtext_str(&t, ",\"installations\":");
+	jtext_key(&t, "installations", !db_json_row_text(&t, part, 0, u, 0));
 	db_json_rows_text(&t, installs, u);
 	jtext_str(&t, ",\"maintenance\":");
 	db_json_rows_text(&t, maint, u);

@@ -4,7 +4,7 @@
  * them: two thirds of a worker's instructions on GET /api/bikes/:id. Writing the same bytes
  * straight into one growing buffer costs a fraction of that. The escaping copies json-c's
  * (json_escape_str, json-c 0.16) so an answer is the same whichever way it was made;
- * tests/unit/check_jtext.c compares the two.
+ * tests/unit/check_db_json_text.c compares the two.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +34,8 @@ static int jtext_room(struct jtext *t, size_t n)
 
 	if (t->failed)
 		return -1;
+	if (n >= ((size_t)-1) / 2 - t->len)
+		goto fail;
 	if (t->len + n < t->cap)
 		return 0;
 	while (cap <= t->len + n) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "db_json.h"
+#include "db_sql.h"
 #include "jtext.h"
 #define CHECK_UTIL_PGRESULT
 #include "check_util.h"
@@ -18,7 +19,7 @@ Suite *db_json_text_suite(void); /* run by the unit test driver */
 /* The rows of res both ways, in both units: the same bytes, and the text parses. */
 static void same_both_ways(const PGresult *res)
 {
-	ck_assert_int_eq(db_json_text_ok(res), 1);
+	ck_assert_int_eq(db_json_text_ok(res, NULL), 1);
 	for (int u = 0; u < 2; u++) {
 		units_unit unit = u ? UNITS_MI : UNITS_KM;
 		json_object *tree = db_json_rows(res, unit);
@@ -114,7 +115,7 @@ START_TEST(test_random_rows_match_the_tree)
 		{"s.distance", T_NUMERIC}, {"s.name", T_TEXT}, {"s.at", T_TIMESTAMPTZ}, {"j", T_JSON}};
 	static const char *const texts[] = {"", "a", "ü\"\\", "x/y\n", "\x02z"};
 	static const char *const nums[] = {"0", "1.0005", "-2.5", "123456789.123", "1e3", "0.00049"};
-	static const char *const ints[] = {"0", "-1", "42", "007", "123456789012345678901"};
+	static const char *const ints[] = {"0", "-1", "42", "007", "-0", "123456789012345678901"};
 	static const char *const jsons[] = {"{}", "[]", "{\"a\": [1, 2]}", "3", "\"s\"", "1e400",
 					    "{\"k\": 12345678901234567890}"};
 	static const char *const times[] = {"2024-01-15 10:00:00+00", "2024-01-15 10:00:00.25+02", "x"};
@@ -165,17 +166,104 @@ START_TEST(test_text_ok_refuses_what_only_the_tree_says)
 	static const struct col plain_then_nested[] = {{"s", T_TEXT}, {"s.a", T_TEXT}};
 	static const struct col nested_dup[] = {{"s.a", T_TEXT}, {"s.a", T_TEXT}};
 	static const struct col fine[] = {{"s.a", T_TEXT}, {"_t", T_INT8}, {"s.b", T_TEXT}, {"x", T_TEXT}};
+	/* the tree's "unit" string replaces a nested "unit" object in place */
+	static const struct col unit_nested[] = {{"unit.x", T_TEXT}, {"distance", T_NUMERIC}};
+	/* a member the caller adds after the row, as a column: the tree replaces it too */
+	static const struct col member[] = {{"id", T_TEXT}, {"parts", T_TEXT}};
+	static const struct col member_nested[] = {{"parts.a", T_TEXT}};
+	static const struct col ours[] = {{"_parts", T_TEXT}, {"_unit", T_TEXT}, {"partsx", T_TEXT}};
+	static const char *const extra[] = {"parts", "recent_maintenance", NULL};
 	const struct {
 		const struct col *cols;
 		int n, ok;
 	} cases[] = {{dup, 2, 0}, {unit, 1, 0}, {apart, 3, 0}, {plain_then_nested, 2, 0},
-		     {nested_dup, 2, 0}, {fine, 4, 1}};
+		     {nested_dup, 2, 0}, {fine, 4, 1}, {unit_nested, 2, 0}, {member, 2, 0},
+		     {member_nested, 1, 0}, {ours, 3, 1}};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		PGresult *res = make(cases[i].cols, cases[i].n, NULL, 0);
-		ck_assert_msg(db_json_text_ok(res) == cases[i].ok, "case %zu", i);
+		ck_assert_msg(db_json_text_ok(res, extra) == cases[i].ok, "case %zu", i);
 		PQclear(res);
 	}
+}
+END_TEST
+
+/* The column names of a select list ("b.id, i.bike_id AS current_bike_id, ..."): what the
+ * service's statements return, so the hot reads never fall back to the tree. */
+static int select_names(const char *list, char names[][64], int max)
+{
+	int n = 0;
+
+	while (*list && n < max) {
+		size_t len = strcspn(list, ",");
+		char item[256], *as, *name;
+
+		ck_assert_uint_lt(len, sizeof(item));
+		memcpy(item, list, len);
+		item[len] = '\0';
+		list += len + (list[len] == ',');
+		as = strstr(item, " AS ");
+		name = as ? as + 4 : (strrchr(item, '.') ? strrchr(item, '.') + 1 : item);
+		name += strspn(name, " \"");
+		name[strcspn(name, "\" ")] = '\0';
+		snprintf(names[n++], 64, "%s", name);
+	}
+	return n;
+}
+
+START_TEST(test_our_statements_are_written_as_text)
+{
+	static const char *const bike_members[] = {"parts", "recent_maintenance", NULL};
+	static const char *const part_members[] = {"installations", "maintenance", NULL};
+	const char *installed = DB_PARTS_INSTALLED("i.bike_id = $1");
+	char parts_list[1024];
+	const char *from = strstr(installed, " FROM ");
+	const struct {
+		const char *list;
+		const char *const *extra;
+	} lists[] = {{DB_BIKE_COLS, bike_members}, {DB_PART_COLS, part_members},
+		     {DB_MAINT_COLS, NULL}, {parts_list, NULL}};
+
+	ck_assert_ptr_nonnull(from);
+	snprintf(parts_list, sizeof(parts_list), "%.*s", (int)(from - installed - 7), installed + 7);
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		char names[MAXCOLS][64];
+		struct col cols[MAXCOLS];
+		int n = select_names(lists[i].list, names, MAXCOLS);
+		PGresult *res;
+
+		ck_assert_int_gt(n, 10);
+		for (int f = 0; f < n; f++)
+			cols[f] = (struct col){names[f], T_TEXT};
+		res = make(cols, n, NULL, 0);
+		ck_assert_msg(db_json_text_ok(res, lists[i].extra), "list %zu: %s", i, lists[i].list);
+		PQclear(res);
+	}
+	/* and the nested one is there: "installation.id" */
+	ck_assert_ptr_nonnull(strstr(parts_list, "installation.id"));
+}
+END_TEST
+
+/* A row with nothing to show says so, so the caller's first member takes no comma. */
+START_TEST(test_open_row_says_whether_it_wrote)
+{
+	static const struct col only_ours[] = {{"_total", T_INT8}};
+	static const struct col one[] = {{"id", T_TEXT}};
+	const char *vals[] = {"1"};
+	PGresult *a = make(only_ours, 1, vals, 1), *b = make(one, 1, vals, 1);
+	struct jtext t;
+
+	jtext_init(&t);
+	jtext_key(&t, "parts", !db_json_row_text(&t, a, 0, UNITS_KM, 0));
+	jtext_str(&t, "[]}");
+	ck_assert_str_eq(t.buf, "{\"parts\":[]}");
+	jtext_free(&t);
+	jtext_key(&t, "parts", !db_json_row_text(&t, b, 0, UNITS_KM, 0));
+	jtext_str(&t, "[]}");
+	ck_assert_str_eq(t.buf, "{\"id\":\"1\",\"parts\":[]}");
+	jtext_free(&t);
+	PQclear(a);
+	PQclear(b);
 }
 END_TEST
 
@@ -216,6 +304,8 @@ Suite *db_json_text_suite(void)
 	tcase_add_test(tc, test_every_byte_escaped_as_json_c_does);
 	tcase_add_test(tc, test_random_rows_match_the_tree);
 	tcase_add_test(tc, test_text_ok_refuses_what_only_the_tree_says);
+	tcase_add_test(tc, test_our_statements_are_written_as_text);
+	tcase_add_test(tc, test_open_row_says_whether_it_wrote);
 	tcase_add_test(tc, test_jtext_grows_and_hands_over);
 	suite_add_tcase(s, tc);
 	return s;
