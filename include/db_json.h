@@ -26,14 +26,17 @@ json_object *db_json_parse(const char *text);
  * byte, with no tree (a fraction of the work). close 0 leaves the object open for the
  * caller's own members; returns 1 when it wrote a member (so the caller's first needs a
  * comma). Only for a result db_json_text_ok accepts, given the keys the caller adds (extra,
- * NULL-terminated, may be NULL); where it refuses, the tree is the answer: a column "unit"
- * or one of extra, a key twice at one level, a nested object's columns not side by side. */
+ * NULL-terminated, may be NULL). It refuses a column "unit" or one of extra, a key twice at
+ * one level, a nested object's columns not side by side: the tree would say those
+ * otherwise. The statements that feed the text are checked against it in
+ * tests/unit/check_db_json_text.c (test_our_statements_are_written_as_text); a refusal at
+ * run time is ERR_INTERNAL, never an answer that differs. */
 int db_json_text_ok(const PGresult *res, const char *const *extra);
 int db_json_row_text(struct jtext *t, const PGresult *res, int row, units_unit unit, int close);
 /* All rows: a JSON array of them. */
 void db_json_rows_text(struct jtext *t, const PGresult *res, units_unit unit);
-/* db_json_rows for an answer sent as it is: its text (the tree only where db_json_text_ok
- * refuses), so the value must not be looked into or changed, only sent or stored. */
+/* db_json_rows for an answer sent as it is: its text, so the value must not be looked into
+ * or changed, only sent or stored. NULL when db_json_text_ok refuses res, or out of memory. */
 json_object *db_json_rows_out(const PGresult *res, units_unit unit);
 
 #endif

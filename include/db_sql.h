@@ -17,6 +17,8 @@
 	"m.id, m.created_at, m.updated_at, m.user_id, m.bike_id, m.part_id, "              \
 	"m.maintenance_type, m.description, m.performed_at, m.cost, m.metadata, m.interval_id"
 
+#define DB_INST_COLS "i.id, i.created_at, i.part_id, i.bike_id, i.installed_at, i.removed_at"
+
 /* Parts installed now on the bikes selected by WHERE_BIKE (a condition on i.bike_id), read
  * from the tables rather than part_v: its join for current_bike_id would look up the same
  * open installation a second time. */
@@ -37,7 +39,6 @@
 	" THEN (now() AT TIME ZONE 'UTC')::date - " T ".purchase_date"                     \
 	" ELSE floor(extract(epoch FROM now() - " T ".created_at) / 86400)::integer END)"
 
-/* Whole days since the timestamp AT, null when it is null; >= 0. */
 /* What every transaction runs under, set transaction-locally in its first statement (no
  * extra round trip or statement) so that it also holds through a transaction pooler, where
  * session settings would leak to other clients or vanish: the formats db_json_row expects,
@@ -59,6 +60,7 @@
 	"SELECT " DB_LOCAL_SETTINGS ", set_config('role', $3, true),"                           \
 	" set_config('request.jwt.claims', $4, true), set_config('request.jwt.claim.sub', $5, true)"
 
+/* Whole days since the timestamp AT, null when it is null; >= 0. */
 #define DB_DAYS_SINCE(AT)                                                                \
 	"CASE WHEN " AT " IS NULL THEN NULL"                                              \
 	" ELSE greatest(0, floor(extract(epoch FROM now() - " AT ") / 86400))::integer END"

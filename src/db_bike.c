@@ -98,20 +98,20 @@ static json_object *db_bike_with_parts(const PGresult *bike, const PGresult *par
 	return one;
 }
 
-/* Members a bike's answer adds to its row: a column of one of these names takes the tree. */
+/* Members a bike's answer adds to its row: db_json_text_ok refuses a column of these names. */
 static const char *const db_bike_members[] = {"parts", "recent_maintenance", NULL};
 
-/* Bike row r of bikes with "parts": the rows of parts on it, as db_bike_add_parts puts them;
- * left open for the caller's members. */
-static void db_bike_row_text(struct jtext *t, const PGresult *bikes, int r, const PGresult *parts,
-			     units_unit u)
+/* Bike row r of bikes with "parts": the rows of parts on it (their column on, current_bike_id),
+ * as db_bike_add_parts puts them; left open for the caller's members. */
+static void db_bike_row_text(struct jtext *t, const PGresult *bikes, int r, int id,
+			     const PGresult *parts, int on, units_unit u)
 {
-	const char *bike_id = db_text(bikes, r, "id");
-	int on = PQfnumber(parts, "current_bike_id"), n = 0;
+	const char *bike_id = PQgetvalue(bikes, r, id);
+	int n = 0;
 
 	jtext_key(t, "parts", !db_json_row_text(t, bikes, r, u, 0));
 	jtext_char(t, '[');
-	for (int p = 0; bike_id && on >= 0 && p < PQntuples(parts); p++) {
+	for (int p = 0; p < PQntuples(parts); p++) {
 		if (PQgetisnull(parts, p, on) || strcmp(PQgetvalue(parts, p, on), bike_id) != 0)
 			continue;
 		if (n++ > 0)
@@ -121,49 +121,33 @@ static void db_bike_row_text(struct jtext *t, const PGresult *bikes, int r, cons
 	jtext_char(t, ']');
 }
 
-/* The first bike of bikes with its parts and "recent_maintenance": db_bike_get's answer,
- * written as text; the tree where the columns are ones the text cannot say (never ours). */
-static json_object *db_bike_text(const PGresult *bike, const PGresult *parts, const PGresult *maint,
-				 units_unit u)
+/* Bike rows [0, nbikes) with their parts, as one bike (array 0: db_bike_get, with maint's
+ * "recent_maintenance") or an array (db_bike_list's include_parts page, maint NULL). NULL when
+ * the columns are not ones the text says (db_json_text_ok), or out of memory. */
+static json_object *db_bike_text(const PGresult *bikes, int nbikes, const PGresult *parts,
+				 const PGresult *maint, int array, units_unit u)
 {
+	int id = PQfnumber(bikes, "id"), on = PQfnumber(parts, "current_bike_id");
 	struct jtext t;
-	json_object *o;
 
-	if (!db_json_text_ok(bike, db_bike_members) || !db_json_text_ok(parts, NULL) ||
-	    !db_json_text_ok(maint, NULL)) {
-		if ((o = db_bike_with_parts(bike, parts, u)) != NULL)
-			json_object_object_add(o, "recent_maintenance", db_json_rows(maint, u));
-		return o;
-	}
+	if (id < 0 || on < 0 || !db_json_text_ok(bikes, db_bike_members) ||
+	    !db_json_text_ok(parts, NULL) || (maint && !db_json_text_ok(maint, NULL)))
+		return NULL;
 	jtext_init(&t);
-	db_bike_row_text(&t, bike, 0, parts, u);
-	jtext_str(&t, ",\"recent_maintenance\":");
-	db_json_rows_text(&t, maint, u);
-	jtext_char(&t, '}');
-	return jtext_json(&t);
-}
-
-/* A page of bikes, each with its parts: as text, or the tree (as db_bike_text). */
-static json_object *db_bike_page_text(const PGresult *bikes, const PGresult *parts, units_unit u)
-{
-	struct jtext t;
-	json_object *a;
-
-	if (!db_json_text_ok(bikes, db_bike_members) || !db_json_text_ok(parts, NULL)) {
-		a = db_json_rows(bikes, u);
-		for (size_t i = 0; a && i < json_object_array_length(a); i++)
-			db_bike_add_parts(json_object_array_get_idx(a, i), parts, u);
-		return a;
-	}
-	jtext_init(&t);
-	jtext_char(&t, '[');
-	for (int r = 0; r < PQntuples(bikes); r++) {
+	if (array)
+		jtext_char(&t, '[');
+	for (int r = 0; r < nbikes; r++) {
 		if (r > 0)
 			jtext_char(&t, ',');
-		db_bike_row_text(&t, bikes, r, parts, u);
+		db_bike_row_text(&t, bikes, r, id, parts, on, u);
+		if (maint) {
+			jtext_key(&t, "recent_maintenance", 0);
+			db_json_rows_text(&t, maint, u);
+		}
 		jtext_char(&t, '}');
 	}
-	jtext_char(&t, ']');
+	if (array)
+		jtext_char(&t, ']');
 	return jtext_json(&t);
 }
 
@@ -214,7 +198,7 @@ err_t db_bike_list(struct db_sess *s, long limit, long offset, int include_parts
 	rc = db_run(s, q, 3);
 	if (rc == ERR_OK) {
 		*total = db_count(q[0].res);
-		if ((*bikes = db_bike_page_text(q[1].res, q[2].res, u)) == NULL)
+		if ((*bikes = db_bike_text(q[1].res, PQntuples(q[1].res), q[2].res, NULL, 1, u)) == NULL)
 			rc = ERR_INTERNAL;
 	}
 	db_queries_clear(q, 3);
@@ -241,7 +225,7 @@ err_t db_bike_get(struct db_sess *s, const char *id, units_unit u, json_object *
 	*bike = NULL;
 	if (rc == ERR_OK && PQntuples(q[0].res) == 0)
 		rc = ERR_NOT_FOUND;
-	else if (rc == ERR_OK && (*bike = db_bike_text(q[0].res, q[1].res, q[2].res, u)) == NULL)
+	else if (rc == ERR_OK && (*bike = db_bike_text(q[0].res, 1, q[1].res, q[2].res, 0, u)) == NULL)
 		rc = ERR_INTERNAL;
 	db_queries_clear(q, 3);
 	return rc;

@@ -54,6 +54,33 @@ static json_object *db_json_measured(enum db_json_measure m, double v, units_uni
 #define DB_OID_NUMERIC 1700
 #define DB_OID_JSONB 3802
 
+/* How a column's value is shown, by its type: the one mapping the tree (db_json_row) and the
+ * text (db_json_value_text) both follow. */
+enum db_json_kind { DB_JSON_BOOL, DB_JSON_INT, DB_JSON_NUMBER, DB_JSON_JSON, DB_JSON_TIME, DB_JSON_STRING };
+
+static enum db_json_kind db_json_kind(Oid type)
+{
+	switch (type) {
+	case DB_OID_BOOL:
+		return DB_JSON_BOOL;
+	case DB_OID_INT2:
+	case DB_OID_INT4:
+	case DB_OID_INT8:
+		return DB_JSON_INT;
+	case DB_OID_NUMERIC:
+	case DB_OID_FLOAT4:
+	case DB_OID_FLOAT8:
+		return DB_JSON_NUMBER;
+	case DB_OID_JSON:
+	case DB_OID_JSONB:
+		return DB_JSON_JSON;
+	case DB_OID_TIMESTAMPTZ:
+		return DB_JSON_TIME;
+	default:
+		return DB_JSON_STRING;
+	}
+}
+
 #define DB_JSON_TIME_MAX 64
 
 /* "2024-01-15 10:00:00.5+00" (ISO, UTC session) -> "2024-01-15T10:00:00.5Z", in buf; s as it
@@ -81,27 +108,36 @@ static json_object *db_json_rfc3339(const char *s)
 }
 
 #define DB_JSON_HEAD_MAX 64
-/* Columns db_json_text_ok looks at: more take the tree (ours have at most 20). */
+/* Columns db_json_text_ok looks at: more are refused (ours have at most 20). */
 #define DB_JSON_TEXT_COLS 64
+
+/* The length of name's head and its dot when it nests ("a.b": 2), or 0 when it does not:
+ * the one rule db_json_put and the text follow. */
+static size_t db_json_head(const char *name)
+{
+	const char *dot = strchr(name, '.');
+
+	return dot && (size_t)(dot - name) < DB_JSON_HEAD_MAX ? (size_t)(dot - name) + 1 : 0;
+}
 
 /* Adds j under name; "a.b" goes into sub-object a as b, so one row can carry a nested object. */
 static void db_json_put(json_object *o, const char *name, json_object *j)
 {
-	const char *dot = strchr(name, '.');
+	size_t n = db_json_head(name);
 	json_object *sub;
 	char head[DB_JSON_HEAD_MAX];
 
-	if (dot == NULL || (size_t)(dot - name) >= sizeof(head)) {
+	if (n == 0) {
 		json_object_object_add(o, name, j);
 		return;
 	}
-	memcpy(head, name, (size_t)(dot - name));
-	head[dot - name] = '\0';
+	memcpy(head, name, n - 1);
+	head[n - 1] = '\0';
 	if (!json_object_object_get_ex(o, head, &sub) || !json_object_is_type(sub, json_type_object)) {
 		sub = json_object_new_object();
 		json_object_object_add(o, head, sub);
 	}
-	json_object_object_add(sub, dot + 1, j);
+	json_object_object_add(sub, name + n, j);
 }
 
 /*
@@ -258,29 +294,24 @@ json_object *db_json_row(const PGresult *res, int row, units_unit unit)
 			db_json_put(o, name, NULL);
 			continue;
 		}
-		switch (PQftype(res, f)) {
-		case DB_OID_BOOL:
+		switch (db_json_kind(PQftype(res, f))) {
+		case DB_JSON_BOOL:
 			j = json_object_new_boolean(v[0] == 't');
 			break;
-		case DB_OID_INT2:
-		case DB_OID_INT4:
-		case DB_OID_INT8:
+		case DB_JSON_INT:
 			j = json_object_new_int64(strtoll(v, NULL, 10));
 			break;
-		case DB_OID_NUMERIC:
-		case DB_OID_FLOAT4:
-		case DB_OID_FLOAT8:
+		case DB_JSON_NUMBER:
 			j = db_json_measured(db_json_measure(name), strtod(v, NULL), unit);
 			has_distance |= db_json_measure(name) != DB_JSON_PLAIN;
 			break;
-		case DB_OID_JSON:
-		case DB_OID_JSONB:
+		case DB_JSON_JSON:
 			j = db_json_parse(v);
 			break;
-		case DB_OID_TIMESTAMPTZ:
+		case DB_JSON_TIME:
 			j = db_json_rfc3339(v);
 			break;
-		default:
+		case DB_JSON_STRING:
 			j = json_object_new_string(v);
 			break;
 		}
@@ -351,14 +382,6 @@ json_object *db_json_rows(const PGresult *res, units_unit unit)
  * JTEXT_FLAGS, byte for byte, without the tree. tests/unit/check_db_json_text.c holds the
  * two side by side.
  */
-
-/* The length of name's head when db_json_put nests it ("a.b": 1), or 0 when it does not. */
-static size_t db_json_head(const char *name)
-{
-	const char *dot = strchr(name, '.');
-
-	return dot && (size_t)(dot - name) < DB_JSON_HEAD_MAX ? (size_t)(dot - name) + 1 : 0;
-}
 
 /* 1 when key[0..len) is "unit" or one of extra: members the tree would overwrite in place
  * (the unit it adds, the caller's own members) where the text would say them twice. */
@@ -432,22 +455,18 @@ static void db_json_value_text(struct jtext *t, const PGresult *res, int row, in
 		jtext_mem(t, "null", 4);
 		return;
 	}
-	switch (PQftype(res, f)) {
-	case DB_OID_BOOL:
+	switch (db_json_kind(PQftype(res, f))) {
+	case DB_JSON_BOOL:
 		jtext_str(t, v[0] == 't' ? "true" : "false");
 		return;
-	case DB_OID_INT2:
-	case DB_OID_INT4:
-	case DB_OID_INT8:
+	case DB_JSON_INT:
 		if (db_json_plain_int(v)) {
 			jtext_str(t, v);
 			return;
 		}
 		j = json_object_new_int64(strtoll(v, NULL, 10));
 		break;
-	case DB_OID_NUMERIC:
-	case DB_OID_FLOAT4:
-	case DB_OID_FLOAT8:
+	case DB_JSON_NUMBER:
 		m = db_json_measure(name);
 		*has_distance |= m != DB_JSON_PLAIN;
 		if (m == DB_JSON_PLAIN || m == DB_JSON_DISTANCE) {
@@ -460,18 +479,17 @@ static void db_json_value_text(struct jtext *t, const PGresult *res, int row, in
 		}
 		j = db_json_measured(m, strtod(v, NULL), unit);
 		break;
-	case DB_OID_JSON:
-	case DB_OID_JSONB:
+	case DB_JSON_JSON:
 		if (strcmp(v, "{}") == 0) { /* most metadata */
 			jtext_mem(t, "{}", 2);
 			return;
 		}
 		j = db_json_parse(v);
 		break;
-	case DB_OID_TIMESTAMPTZ:
+	case DB_JSON_TIME:
 		jtext_string(t, db_json_rfc3339_text(v, buf));
 		return;
-	default:
+	case DB_JSON_STRING:
 		jtext_string(t, v);
 		return;
 	}
@@ -544,7 +562,7 @@ json_object *db_json_rows_out(const PGresult *res, units_unit unit)
 	struct jtext t;
 
 	if (!db_json_text_ok(res, NULL))
-		return db_json_rows(res, unit);
+		return NULL;
 	jtext_init(&t);
 	db_json_rows_text(&t, res, unit);
 	return jtext_json(&t);

@@ -4,8 +4,6 @@
 #include "db_part.h"
 #include "db_sql.h"
 
-#define DB_INST_COLS "i.id, i.created_at, i.part_id, i.bike_id, i.installed_at, i.removed_at"
-
 static struct db_stmt st_insert = {"part_create", "SELECT vehicles.gear_create('part', $1, $2::jsonb)", 2, 0};
 
 static struct db_stmt st_one = {"part_one",
@@ -106,27 +104,21 @@ err_t db_part_update(struct db_sess *s, const char *id, const char *patch, units
 	return db_one(s, q, 2, u, part);
 }
 
-/* The part with "installations" and "maintenance", written as text (include/jtext.h); the
- * tree where the columns are ones the text cannot say (never ours). */
+/* The part with "installations" and "maintenance", written as text (include/jtext.h); NULL
+ * when the columns are not ones the text says (db_json_text_ok), or out of memory. */
 static json_object *db_part_text(const PGresult *part, const PGresult *installs, const PGresult *maint,
 				 units_unit u)
 {
 	static const char *const members[] = {"installations", "maintenance", NULL};
 	struct jtext t;
-	json_object *o;
 
 	if (!db_json_text_ok(part, members) || !db_json_text_ok(installs, NULL) ||
-	    !db_json_text_ok(maint, NULL)) {
-		if ((o = db_json_row(part, 0, u)) != NULL) {
-			json_object_object_add(o, "installations", db_json_rows(installs, u));
-			json_object_object_add(o, "maintenance", db_json_rows(maint, u));
-		}
-		return o;
-	}
+	    !db_json_text_ok(maint, NULL))
+		return NULL;
 	jtext_init(&t);
 	jtext_key(&t, "installations", !db_json_row_text(&t, part, 0, u, 0));
 	db_json_rows_text(&t, installs, u);
-	jtext_str(&t, ",\"maintenance\":");
+	jtext_key(&t, "maintenance", 0);
 	db_json_rows_text(&t, maint, u);
 	jtext_char(&t, '}');
 	return jtext_json(&t);

@@ -89,7 +89,11 @@ void jtext_string_n(struct jtext *t, const char *s, size_t len)
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 	char *o;
 
-	if (len > ((size_t)-1) / 8 || jtext_room(t, 6 * len + 2) != 0)
+	if (len > ((size_t)-1) / 8) {
+		t->failed = 1;
+		return;
+	}
+	if (jtext_room(t, 6 * len + 2) != 0)
 		return;
 	o = t->buf + t->len;
 	*o++ = '"';
