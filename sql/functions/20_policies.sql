@@ -18,11 +18,12 @@ DROP POLICY IF EXISTS user_part_owner ON vehicles.user_part;
 CREATE POLICY user_part_owner ON vehicles.user_part FOR SELECT TO authenticated
   USING (user_id = (SELECT auth.uid()));
 
--- An installation is the part's history: its owner's.
+-- An installation is the part's history: its owner's. part_owner_id is the part's user_id,
+-- held so by a foreign key (migration 015): a column compared, not a sub-select run, on the
+-- hot reads.
 DROP POLICY IF EXISTS part_installation_owner ON vehicles.part_installation;
 CREATE POLICY part_installation_owner ON vehicles.part_installation FOR SELECT TO authenticated
-  USING (EXISTS (SELECT 1 FROM vehicles.user_part p
-                 WHERE p.id = part_id AND p.user_id = (SELECT auth.uid())));
+  USING (part_owner_id = (SELECT auth.uid()));
 
 -- Rides belong to the bike: after a transfer the new owner sees its log.
 DROP POLICY IF EXISTS kilometrage_log_owner ON vehicles.kilometrage_log;
@@ -39,13 +40,11 @@ CREATE POLICY kilometrage_credit_owner ON vehicles.kilometrage_credit FOR SELECT
 -- vehicles.kilometrage_withheld (009) has no policy: it names another user's rides (those
 -- logged after a part left them), so no user reads it; operators do, as the service role.
 
--- Maintenance follows the bike or the part it is about.
+-- Maintenance follows the bike or the part it is about: bike_owner_id and part_owner_id are
+-- their owners, held so by foreign keys (migration 015).
 DROP POLICY IF EXISTS maintenance_record_owner ON vehicles.maintenance_record;
 CREATE POLICY maintenance_record_owner ON vehicles.maintenance_record FOR SELECT TO authenticated
-  USING (EXISTS (SELECT 1 FROM vehicles.user_bike b
-                 WHERE b.id = bike_id AND b.user_id = (SELECT auth.uid()))
-         OR EXISTS (SELECT 1 FROM vehicles.user_part p
-                    WHERE p.id = part_id AND p.user_id = (SELECT auth.uid())));
+  USING ((SELECT auth.uid()) IN (bike_owner_id, part_owner_id));
 
 -- History is read by either side of a transfer and by the current owner of the bike or part
 -- it is about (entity_id has no foreign key: the type says which table to look in). Written

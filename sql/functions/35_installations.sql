@@ -3,6 +3,8 @@
 -- Locking order, everywhere: the bike row, then the part row. Rides lock the bike, so a
 -- ride and an install or removal on the same bike are serialised, and the part's row lock
 -- serialises everything done to one part (two installs of it on different bikes included).
+-- A transfer then locks the maintenance records whose owners its keys' cascades rewrite (015),
+-- in id order (70_transfers.sql).
 
 -- Locks bike and part for an installation change; 404/403 as gear_assert, checked again
 -- once each lock is held (the row may have been deleted or given away meanwhile). Internal
@@ -35,3 +37,23 @@ END
 $$;
 REVOKE ALL ON FUNCTION vehicles.installation_time_check(text, timestamptz)
   FROM PUBLIC, anon, authenticated, service_role;
+
+-- An installation carries its part's owner (part_owner_id, 015): filled here from the part on
+-- insert and whenever part_id changes, kept by the foreign key's cascade when the part changes
+-- owner. The key, not this trigger, is what makes a wrong owner impossible. Runs as the
+-- writer (the writers are security definer).
+CREATE OR REPLACE FUNCTION vehicles.installation_owner_fill() RETURNS trigger
+LANGUAGE plpgsql SET search_path = ''
+AS $$
+BEGIN
+  IF TG_OP = 'INSERT' OR NEW.part_id IS DISTINCT FROM OLD.part_id THEN
+    NEW.part_owner_id := (SELECT p.user_id FROM vehicles.user_part p WHERE p.id = NEW.part_id);
+  END IF;
+  RETURN NEW;
+END
+$$;
+REVOKE ALL ON FUNCTION vehicles.installation_owner_fill()
+  FROM PUBLIC, anon, authenticated, service_role;
+DROP TRIGGER IF EXISTS owner_fill ON vehicles.part_installation;
+CREATE TRIGGER owner_fill BEFORE INSERT OR UPDATE OF part_id ON vehicles.part_installation
+  FOR EACH ROW EXECUTE FUNCTION vehicles.installation_owner_fill();

@@ -198,3 +198,26 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION vehicles.maintenance_time(jsonb) FROM PUBLIC, anon, authenticated, service_role;
+
+-- A record carries the owners of its bike and its part (bike_owner_id, part_owner_id, 015):
+-- filled here from them on insert and whenever bike_id or part_id changes (null with them),
+-- kept by the foreign keys' cascades when either changes owner. The keys, not this trigger,
+-- are what make a wrong owner impossible.
+CREATE OR REPLACE FUNCTION vehicles.maintenance_owner_fill() RETURNS trigger
+LANGUAGE plpgsql SET search_path = ''
+AS $$
+BEGIN
+  IF TG_OP = 'INSERT' OR NEW.bike_id IS DISTINCT FROM OLD.bike_id THEN
+    NEW.bike_owner_id := (SELECT b.user_id FROM vehicles.user_bike b WHERE b.id = NEW.bike_id);
+  END IF;
+  IF TG_OP = 'INSERT' OR NEW.part_id IS DISTINCT FROM OLD.part_id THEN
+    NEW.part_owner_id := (SELECT p.user_id FROM vehicles.user_part p WHERE p.id = NEW.part_id);
+  END IF;
+  RETURN NEW;
+END
+$$;
+REVOKE ALL ON FUNCTION vehicles.maintenance_owner_fill()
+  FROM PUBLIC, anon, authenticated, service_role;
+DROP TRIGGER IF EXISTS owner_fill ON vehicles.maintenance_record;
+CREATE TRIGGER owner_fill BEFORE INSERT OR UPDATE OF bike_id, part_id ON vehicles.maintenance_record
+  FOR EACH ROW EXECUTE FUNCTION vehicles.maintenance_owner_fill();

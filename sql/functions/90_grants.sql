@@ -19,8 +19,14 @@ REVOKE ALL ON TABLE vehicles.user_bike, vehicles.user_part, vehicles.part_instal
   vehicles.bike_v, vehicles.part_v
   FROM PUBLIC, anon, authenticated, service_role;
 GRANT SELECT ON TABLE vehicles.user_bike, vehicles.user_part, vehicles.part_installation,
-  vehicles.kilometrage_log, vehicles.kilometrage_credit, vehicles.maintenance_record,
+  vehicles.kilometrage_log, vehicles.kilometrage_credit,
   vehicles.ownership_history, vehicles.idempotency_key, vehicles.bike_v, vehicles.part_v
+  TO authenticated;
+-- A record's bike_owner_id and part_owner_id (015) say who owns its bike and part now: for a
+-- record on a part given away since, another user. Its policy compares them; no user reads
+-- them. A column added to the table is named here, or users cannot read it.
+GRANT SELECT (id, created_at, updated_at, user_id, bike_id, part_id, maintenance_type,
+  description, performed_at, cost, metadata, interval_id) ON TABLE vehicles.maintenance_record
   TO authenticated;
 GRANT ALL ON TABLE vehicles.user_bike, vehicles.user_part, vehicles.part_installation,
   vehicles.kilometrage_log, vehicles.kilometrage_credit, vehicles.kilometrage_withheld,

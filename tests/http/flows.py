@@ -168,7 +168,8 @@ __all__ = ["Api", "describe"]
 def consistency_rows(db, users):
     """Installation states that must never exist (on this run's parts): an open installation
     on no bike (deleted), a part installed on a bike of another owner, more than one open
-    installation of a part."""
+    installation of a part; and an installation or a maintenance record whose owners
+    (migration 015, which its policies compare) are not its part's and bike's."""
     rows = db.query(
         "SELECT 'open_on_no_bike', i.part_id::text FROM vehicles.part_installation i"
         "  WHERE i.removed_at IS NULL AND i.bike_id IS NULL AND i.part_id IN " + _OWNED +
@@ -180,7 +181,19 @@ def consistency_rows(db, users):
         " UNION ALL"
         " SELECT 'several_open', part_id::text FROM vehicles.part_installation"
         "  WHERE removed_at IS NULL AND part_id IN " + _OWNED +
-        "  GROUP BY part_id HAVING count(*) > 1", {"users": list(users)})
+        "  GROUP BY part_id HAVING count(*) > 1"
+        " UNION ALL"
+        " SELECT 'installation_owner', i.id::text FROM vehicles.part_installation i"
+        "  JOIN vehicles.user_part p ON p.id = i.part_id"
+        "  WHERE i.part_owner_id IS DISTINCT FROM p.user_id AND p.user_id = ANY(%(users)s::uuid[])"
+        " UNION ALL"
+        " SELECT 'record_owner', m.id::text FROM vehicles.maintenance_record m"
+        "  LEFT JOIN vehicles.user_bike b ON b.id = m.bike_id"
+        "  LEFT JOIN vehicles.user_part p ON p.id = m.part_id"
+        "  WHERE (m.bike_owner_id IS DISTINCT FROM b.user_id"
+        "         OR m.part_owner_id IS DISTINCT FROM p.user_id)"
+        "   AND (b.user_id = ANY(%(users)s::uuid[]) OR p.user_id = ANY(%(users)s::uuid[])"
+        "        OR m.user_id = ANY(%(users)s::uuid[]))", {"users": list(users)})
     return {tuple(r) for r in rows}
 
 

@@ -68,10 +68,12 @@ def legacy(kind, user_id, meta_raw):
             cur.execute("SET LOCAL session_replication_role = replica")
             if kind == "maintenance":
                 bike_id, raw = meta_raw
+                # With its bike's owner, as migration 015 left every older record (the
+                # trigger that fills it is off here too).
                 cur.execute("INSERT INTO vehicles.maintenance_record (user_id, bike_id,"
-                            " maintenance_type, description, metadata) VALUES (%s, %s,"
-                            " 'cleaning', 'old', %s::jsonb) RETURNING id::text",
-                            (user_id, bike_id, raw))
+                            " bike_owner_id, maintenance_type, description, metadata) VALUES"
+                            " (%s, %s, %s, 'cleaning', 'old', %s::jsonb) RETURNING id::text",
+                            (user_id, bike_id, user_id, raw))
             else:
                 cur.execute(f"INSERT INTO {TABLE[kind]} (user_id, name, type, metadata)"
                             " VALUES (%s, 'old', %s, %s::jsonb) RETURNING id::text",

@@ -73,6 +73,8 @@ GRANTEES = {
     "installation_open": set(), "installation_close": set(), "installation_start_check": set(),
     "retire_reason_check": set(), "part_retire": BOTH, "part_unretire": BOTH,
     "part_replace": BOTH, "interval_copy": set(),
+    # the owners an installation and a maintenance record carry (migration 015): triggers
+    "installation_owner_fill": set(), "maintenance_owner_fill": set(),
 }
 
 
@@ -358,7 +360,20 @@ def definitions(db):
             db.rows("SELECT c.relname, c.relacl::text, c.reloptions::text,"
                     " CASE c.relkind WHEN 'v' THEN pg_get_viewdef(c.oid) END FROM pg_class c"
                     " JOIN pg_namespace n ON n.oid = c.relnamespace"
-                    " WHERE n.nspname = 'vehicles' AND c.relkind IN ('r', 'v', 'S') ORDER BY 1"))
+                    " WHERE n.nspname = 'vehicles' AND c.relkind IN ('r', 'v', 'S') ORDER BY 1"),
+            # Column privileges (90_grants.sql), triggers (and whether they are on) and keys.
+            db.rows("SELECT c.relname, a.attname, a.attacl::text FROM pg_attribute a"
+                    " JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n"
+                    " ON n.oid = c.relnamespace WHERE n.nspname = 'vehicles'"
+                    " AND a.attacl IS NOT NULL ORDER BY 1, 2"),
+            db.rows("SELECT c.relname, t.tgname, t.tgenabled::text, pg_get_triggerdef(t.oid)"
+                    " FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n"
+                    " ON n.oid = c.relnamespace WHERE n.nspname = 'vehicles' AND NOT t.tgisinternal"
+                    " ORDER BY 1, 2"),
+            db.rows("SELECT c.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k"
+                    " JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n"
+                    " ON n.oid = c.relnamespace WHERE n.nspname = 'vehicles'"
+                    " AND k.contype IN ('f', 'u', 'p') ORDER BY 1, 2"))
 
 
 def test_database_migrated_by_the_old_main_upgrades_in_place(make_db):
@@ -399,6 +414,80 @@ def test_database_migrated_by_the_old_main_upgrades_in_place(make_db):
             " jsonb_build_object('distance', 7.5, 'logged_at', now(), 'notes', NULL), NULL, NULL)", (bike,))
     assert [(k, float(v)) for k, v in totals(db)] == [("bike", 120.0), ("part", 25.0)]
     assert db.rows("SELECT * FROM vehicles.kilometrage_check()") == []
+
+
+OLD_POLICIES = [
+    ("USING (part_owner_id = (SELECT auth.uid()));",
+     "USING (EXISTS (SELECT 1 FROM vehicles.user_part p"
+     " WHERE p.id = part_id AND p.user_id = (SELECT auth.uid())));"),
+    ("USING ((SELECT auth.uid()) IN (bike_owner_id, part_owner_id));",
+     "USING (EXISTS (SELECT 1 FROM vehicles.user_bike b"
+     " WHERE b.id = bike_id AND b.user_id = (SELECT auth.uid()))"
+     " OR EXISTS (SELECT 1 FROM vehicles.user_part p"
+     " WHERE p.id = part_id AND p.user_id = (SELECT auth.uid())));"),
+]
+
+
+def sql_before_015(tmp_path):
+    """The SQL of the release before 015: its repeatable files name no owner column."""
+    d = sql_copy(tmp_path)
+    (d / "migrations" / "015_child_owners.sql").unlink()
+    for new, old in OLD_POLICIES:
+        edit(d / "functions" / "20_policies.sql", new, old)
+    edit(d / "functions" / "35_installations.sql",
+         "CREATE TRIGGER owner_fill BEFORE INSERT OR UPDATE OF part_id ON vehicles.part_installation\n"
+         "  FOR EACH ROW EXECUTE FUNCTION vehicles.installation_owner_fill();", "")
+    edit(d / "functions" / "60_maintenance.sql",
+         "CREATE TRIGGER owner_fill BEFORE INSERT OR UPDATE OF bike_id, part_id ON vehicles.maintenance_record\n"
+         "  FOR EACH ROW EXECUTE FUNCTION vehicles.maintenance_owner_fill();", "")
+    return d
+
+
+def test_owners_are_filled_on_a_database_in_use(make_db, tmp_path):
+    # 015 on a database the previous release served: the list cache's deferred triggers
+    # are there, installations open and closed, a record on a bike and a part that has
+    # changed owner since. The run must succeed and leave what a fresh database has.
+    db = make_db()
+    migrated(db, sql_before_015(tmp_path))
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    for u in (a, b):
+        db.rows("INSERT INTO auth.users (id, email, email_confirmed_at) VALUES (%s, %s, now())"
+                " RETURNING id", (u, f"owners-{u}@example.com"))
+    bike = db.value("INSERT INTO vehicles.user_bike (user_id, name, type) VALUES (%s, 'b', 'road')"
+                    " RETURNING id::text", (a,))
+    on, off, given = (db.value("INSERT INTO vehicles.user_part (user_id, name, type) VALUES"
+                               " (%s, %s, 'chain') RETURNING id::text", (a, n))
+                      for n in ("on", "off", "given"))
+    as_user(db, a, "SELECT vehicles.part_install(gen_random_uuid(), %s, %s,"
+            " now() - interval '3 days')", (bike, off))
+    as_user(db, a, "SELECT vehicles.part_remove(%s, %s, now() - interval '2 days')", (bike, off))
+    as_user(db, a, "SELECT vehicles.part_install(gen_random_uuid(), %s, %s,"
+            " now() - interval '1 day')", (bike, on))
+    rec = str(uuid.uuid4())
+    as_user(db, a, "SELECT vehicles.maintenance_create(%s, %s, %s, '{\"maintenance_type\":"
+            " \"inspection\", \"description\": \"before 015\"}')", (rec, bike, given))
+    as_user(db, a, "SELECT vehicles.part_transfer(%s, %s, NULL)", (given, f"owners-{b}@example.com"))
+    assert db.value("SELECT count(*) FROM pg_trigger WHERE tgname = 'list_gen_upd'"
+                    " AND tgrelid = 'vehicles.part_installation'::regclass") == 1
+
+    p = migrated(db)
+    assert "applied migration 015_child_owners.sql" in p.stderr, p.stderr
+    assert db.rows("SELECT part_id::text, part_owner_id::text FROM vehicles.part_installation"
+                   " ORDER BY installed_at") == [(off, a), (on, a)]
+    assert db.rows("SELECT bike_owner_id::text, part_owner_id::text FROM vehicles.maintenance_record"
+                   " WHERE id = %s", (rec,)) == [(a, b)]
+    # Both owners read the record (through the new policy); each reads their own
+    # installations only; the list cache's trigger is on again.
+    for u in (a, b):
+        assert as_user(db, u, "SELECT count(*) FROM vehicles.maintenance_record WHERE id = %s",
+                       (rec,)) == [(1,)]
+    assert as_user(db, a, "SELECT count(*) FROM vehicles.part_installation", None) == [(2,)]
+    assert as_user(db, b, "SELECT count(*) FROM vehicles.part_installation", None) == [(0,)]
+    assert_secure(db)
+    fresh = make_db()
+    migrated(fresh)
+    assert definitions(db) == definitions(fresh)
+    assert_no_op(db)
 
 
 def test_migrate_database_url_wins_over_database_url(scratch):
