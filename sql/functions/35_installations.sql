@@ -4,7 +4,7 @@
 -- ride and an install or removal on the same bike are serialised, and the part's row lock
 -- serialises everything done to one part (two installs of it on different bikes included).
 -- A transfer then locks the maintenance records whose owners its keys' cascades rewrite (015),
--- in id order (70_transfers.sql).
+-- in the cascades' order (70_transfers.sql).
 
 -- Locks bike and part for an installation change; 404/403 as gear_assert, checked again
 -- once each lock is held (the row may have been deleted or given away meanwhile). Internal

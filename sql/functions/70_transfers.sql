@@ -66,10 +66,13 @@ BEGIN
             JOIN vehicles.part_installation i ON i.part_id = p.id AND i.removed_at IS NULL
            WHERE i.bike_id = p_bike ORDER BY p.id FOR UPDATE OF p) p;
   -- The records the keys' cascades rewrite (their owners, 015), locked after the bike and
-  -- parts, in id order, in one statement: two transfers that share records then wait for
-  -- each other instead of deadlocking in the order their cascades reach them.
+  -- parts, all in one statement, in the order every cascade and deletion of records reaches
+  -- them (their indexes are on (bike_id or part_id, performed_at DESC), equal keys in heap
+  -- order). Two transfers that share records (each cascades in two steps, parts then bike)
+  -- or a transfer and a bike's or part's deletion then wait for each other, not deadlock.
   PERFORM 1 FROM vehicles.maintenance_record m
-   WHERE m.bike_id = p_bike OR m.part_id = ANY (v_parts) ORDER BY m.id FOR NO KEY UPDATE;
+   WHERE m.bike_id = p_bike OR m.part_id = ANY (v_parts)
+   ORDER BY m.performed_at DESC, m.ctid FOR NO KEY UPDATE;
 
   -- First the bike stops being the sender's active bike: the active bike's foreign key is
   -- on (active_bike_id, user_id), which a bike of another owner would break.
@@ -118,9 +121,9 @@ BEGIN
   IF EXISTS (SELECT 1 FROM vehicles.part_installation WHERE part_id = p_part AND removed_at IS NULL) THEN
     RAISE EXCEPTION USING ERRCODE = 'VS409', MESSAGE = 'part was installed concurrently; retry';
   END IF;
-  -- Its records, as bike_transfer locks them (after the part, in id order).
+  -- Its records, as bike_transfer locks them (after the part, in the cascades' order).
   PERFORM 1 FROM vehicles.maintenance_record m WHERE m.part_id = p_part
-   ORDER BY m.id FOR NO KEY UPDATE;
+   ORDER BY m.performed_at DESC, m.ctid FOR NO KEY UPDATE;
   v_at := now();
   UPDATE vehicles.user_part SET user_id = v_to, updated_at = v_at WHERE id = p_part;
   INSERT INTO vehicles.ownership_history (entity_type, entity_id, previous_owner_id,

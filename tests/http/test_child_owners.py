@@ -3,13 +3,17 @@ row-level security policies compare with the caller: they follow every change of
 bike and a part given away and back), no write can store a wrong one, and a bike's deletion
 clears its half of a record that stays with its part. What each side then reads is checked
 as role authenticated, as PostgREST would read, and through the API."""
+import contextlib
+import threading
+import time
+
 import psycopg2
 import pytest
 
 from flows import DAY, install, maint, new_bike, new_part, remove, ts
 from flows import check_consistency, check_invariant  # noqa: F401 (fixtures)
-from support import assert_status
-from test_sql_security import as_a, as_b  # noqa: F401 (fixtures)
+from support import assert_status, random_uuid
+from test_sql_security import As, as_a, as_b  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.usefixtures("check_invariant", "check_consistency")
 
@@ -173,3 +177,100 @@ def test_users_read_no_owner_column(as_a, api):
                     (m["id"],)) == [(m["id"],)]
     for col in ("bike_owner_id", "part_owner_id", "*"):
         assert as_a.error(f"SELECT {col} FROM vehicles.maintenance_record")[0] == "42501", col
+
+
+def _together(calls):
+    """Runs each (user, sql, args, delay) at once, as that user with SQL access; the error
+    (SQLSTATE, message) or None of each."""
+    out = [None] * len(calls)
+
+    def one(i, user, sql, args, delay):
+        who = As(user)
+        try:
+            time.sleep(delay)
+            who.run(sql, args, commit=True)
+        except psycopg2.Error as e:
+            out[i] = (e.pgcode, e.diag.message_primary)
+        finally:
+            who.close()
+
+    threads = [threading.Thread(target=one, args=(i, *c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return out
+
+
+@contextlib.contextmanager
+def _slow(db, table, when):
+    """A 1 s pause before each update of `table`'s rows that match `when` (these rows only,
+    so nothing else running is slowed), to hold two writers in their worst interleaving."""
+    name = "test_slow_" + random_uuid().replace("-", "")[:12]
+    db.execute(f"CREATE FUNCTION public.{name}() RETURNS trigger LANGUAGE plpgsql"
+               " AS $$ BEGIN PERFORM pg_sleep(1); RETURN NEW; END $$")
+    db.execute(f"CREATE TRIGGER {name} BEFORE UPDATE ON {table} FOR EACH ROW WHEN ({when})"
+               f" EXECUTE FUNCTION public.{name}()")
+    try:
+        yield
+    finally:
+        db.execute(f"DROP TRIGGER {name} ON {table}")
+        db.execute(f"DROP FUNCTION public.{name}()")
+
+
+def _record(user, bike, part, rid, hours_ago):
+    who = As(user)
+    try:
+        who.run("SELECT vehicles.maintenance_create(%s, %s, %s, jsonb_build_object("
+                "'maintenance_type', 'inspection', 'description', 'x', 'performed_at',"
+                " to_char(now() - %s * interval '1 hour', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')))",
+                (rid, bike["id"], part["id"], hours_ago), commit=True)
+    finally:
+        who.close()
+
+
+def test_two_transfers_sharing_records_do_not_deadlock(db, user, other, api):
+    # P on Y, Q on X; records (X, P) and (Y, Q): each transfer's cascades reach both records,
+    # parts first, then the bike. Paused before the bikes' updates, both have done their
+    # parts' cascades when the bikes' come.
+    x, y = new_bike(api), new_bike(api)
+    p, q = new_part(api), new_part(api)
+    install(api, y, p, at=ts(-1 * DAY))
+    install(api, x, q, at=ts(-1 * DAY))
+    m, m2 = random_uuid(), random_uuid()
+    _record(user, x, p, m, 2)
+    _record(user, y, q, m2, 1)
+    sql = "SELECT vehicles.bike_transfer(%s, %s, NULL)"
+    with _slow(db, "vehicles.user_bike", f"OLD.id IN ('{x['id']}', '{y['id']}')"):
+        got = _together([(user, sql, (x["id"], other.email), 0),
+                         (user, sql, (y["id"], other.email), 0)])
+    assert got == [None, None]
+    assert db.query("SELECT DISTINCT bike_owner_id::text, part_owner_id::text"
+                    " FROM vehicles.maintenance_record WHERE id IN (%s, %s)", (m, m2)) == \
+        [(other.id, other.id)]
+
+
+@pytest.mark.parametrize("deleted", ["bike", "part"])
+def test_a_transfer_and_a_deletion_sharing_records_do_not_deadlock(db, user, other, api, deleted):
+    # Two records on (X, P), the later one with the higher id. A deletion of X (P on Y) or of
+    # P (on no bike: on X, its deletion would wait for X's lock) clears them in its key's
+    # order while a transfer of Y (or of X) rewrites them.
+    x, y = new_bike(api), new_bike(api)
+    p = new_part(api)
+    if deleted == "bike":
+        install(api, y, p, at=ts(-1 * DAY))
+    late, early = "ffffffff-ffff-4fff-bfff-" + random_uuid()[-12:], \
+        "00000000-0000-4000-8000-" + random_uuid()[-12:]
+    _record(user, x, p, late, 1)
+    _record(user, x, p, early, 2)
+    if deleted == "bike":
+        delete, moved = ("SELECT vehicles.bike_delete(%s)", (x["id"],)), y
+        when = "OLD.bike_id IS NOT NULL AND NEW.bike_id IS NULL"
+    else:
+        delete, moved = ("SELECT vehicles.part_delete(%s)", (p["id"],)), x
+        when = "OLD.part_id IS NOT NULL AND NEW.part_id IS NULL"
+    with _slow(db, "vehicles.maintenance_record", f"OLD.id IN ('{late}', '{early}') AND {when}"):
+        got = _together([(user, *delete, 0),
+                         (user, "SELECT vehicles.bike_transfer(%s, %s, NULL)",
+                          (moved["id"], other.email), 0.3)])
+    assert got == [None, None]
